@@ -1,0 +1,118 @@
+// build.rs: compiles Lua 5.4.9's C sources (from the `lua-src` crate, never copied into this
+// repo) and Cu's C pieces in csrc/. For wasm32-unknown-unknown it uses Debian's clang-19
+// freestanding against csrc/include, with setjmp/longjmp lowered to wasm exception handling;
+// for the host it uses the system cc and libc so that `cargo test` runs Lua natively.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Lua's core and the libraries that need no operating system. liolib, loslib, loadlib and
+/// linit are replaced by csrc/cu_iolib.c, csrc/cu_oslib.c and core/runtime.rs.
+const LUA_CORE: &[&str] = &[
+    "lapi", "lcode", "lctype", "ldebug", "ldump", "lfunc", "lgc", "llex", "lmem", "lobject",
+    "lopcodes", "lparser", "lstate", "lstring", "ltable", "ltm", "lundump", "lzio",
+];
+const LUA_LIBS: &[&str] = &[
+    "lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "lstrlib", "ltablib", "lutf8lib",
+];
+/// The interpreter loop and call machinery: built for speed (-O2) while the rest is -Oz.
+const LUA_HOT: &[&str] = &["lvm", "ldo"];
+/// Cu's own C: Lua-facing io/os libraries and the stderr formatter (both targets).
+const CU_C: &[&str] = &["cu_iolib", "cu_oslib", "cu_output"];
+/// The freestanding libc pieces only the wasm build needs (the host has glibc).
+const CU_WASM_C: &[&str] = &["cu_printf", "cu_stdio"];
+
+fn main() {
+    let target = env::var("TARGET").unwrap();
+    let wasm = target.starts_with("wasm32");
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let csrc = manifest.join("csrc");
+    let lua = lua_source_dir();
+
+    println!("cargo:rerun-if-changed=csrc");
+    println!("cargo:rerun-if-env-changed=CU_CLANG");
+    println!("cargo:rerun-if-env-changed=CU_HOT_OPT");
+
+    let hot_opt = env::var("CU_HOT_OPT").unwrap_or_else(|_| "2".into());
+    let files = |names: &[&str], dir: &Path| -> Vec<PathBuf> {
+        names.iter().map(|n| dir.join(format!("{n}.c"))).collect()
+    };
+    let mut main_files = files(LUA_CORE, &lua);
+    main_files.extend(files(LUA_LIBS, &lua));
+    main_files.extend(files(CU_C, &csrc));
+    if wasm {
+        main_files.extend(files(CU_WASM_C, &csrc));
+    }
+
+    compile("cu_lua", &main_files, None, wasm, &lua, &csrc, true);
+    compile("cu_lua_hot", &files(LUA_HOT, &lua), Some(&hot_opt), wasm, &lua, &csrc, true);
+    if wasm {
+        // The setjmp runtime throws the C longjmp tag itself: plain exception handling,
+        // not the sjlj lowering.
+        compile("cu_setjmp", &[csrc.join("cu_setjmp.c")], None, true, &lua, &csrc, false);
+        // A fresh instance must fit in 1 MiB of linear memory: Lua's C recursion is bounded
+        // by LUAI_MAXCCALLS (200), and 128 KiB of shadow stack covers it (see
+        // test-harness/node/limits.test.mjs). The stack comes first so an overflow traps.
+        println!("cargo:rustc-link-arg-cdylib=-zstack-size=131072");
+    }
+}
+
+fn compile(
+    name: &str,
+    files: &[PathBuf],
+    opt: Option<&str>,
+    wasm: bool,
+    lua: &Path,
+    csrc: &Path,
+    sjlj: bool,
+) {
+    let mut b = cc::Build::new();
+    b.files(files)
+        .include(lua)
+        .include(csrc)
+        .define("LUA_USER_H", "\"cu_config.h\"")
+        .define("LUA_COMPAT_5_3", None)
+        .warnings(false);
+    if let Some(o) = opt {
+        b.opt_level_str(o);
+    }
+    if wasm {
+        let clang = env::var("CU_CLANG").unwrap_or_else(|_| "clang-19".into());
+        let ar = clang.replace("clang", "llvm-ar");
+        b.compiler(&clang).archiver(&ar).flag("--target=wasm32-unknown-unknown");
+        b.flag("-ffreestanding").flag("-nostdlibinc");
+        b.flag("-isystem").flag(csrc.join("include").to_str().unwrap());
+        for f in ["-mbulk-memory", "-mnontrapping-fptoint", "-msign-ext", "-mmutable-globals"] {
+            b.flag(f);
+        }
+        b.flag("-mexception-handling");
+        if sjlj {
+            b.flag("-mllvm").flag("-wasm-enable-sjlj");
+        }
+    }
+    b.compile(name);
+}
+
+/// Where the `lua-src` build-dependency keeps Lua 5.4.9: asked of `cargo metadata`.
+fn lua_source_dir() -> PathBuf {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = env::var("CARGO_MANIFEST_DIR").unwrap();
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        .arg(Path::new(&manifest).join("Cargo.toml"))
+        .output()
+        .expect("cargo metadata");
+    let json = String::from_utf8_lossy(&out.stdout);
+    let key = "\"manifest_path\":\"";
+    for (i, _) in json.match_indices(key) {
+        let rest = &json[i + key.len()..];
+        let path = &rest[..rest.find('"').unwrap()];
+        if path.contains("lua-src-") {
+            let dir = Path::new(path).parent().unwrap().join("lua-5.4.9");
+            println!("cargo:rerun-if-changed={}", dir.display());
+            return dir;
+        }
+    }
+    panic!("lua-src not found in `cargo metadata` output: {}", String::from_utf8_lossy(&out.stderr));
+}

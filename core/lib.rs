@@ -1,0 +1,31 @@
+//! Cu: Lua 5.4 compiled to WebAssembly with persistent external storage.
+//! Crate root. On wasm32 the crate is `no_std`: it brings its own allocator, panic handler and
+//! the libc pieces Lua needs; on the host it links the system libc so `cargo test` runs Lua
+//! natively.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+pub mod arena;
+mod bytecode_gate;
+mod current;
+#[cfg(target_arch = "wasm32")]
+mod exports;
+pub mod host;
+pub mod libc;
+pub mod lua;
+pub mod output;
+pub mod protocol;
+pub mod runtime;
+pub mod wire;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+/// A panic is a bug in Cu: trap, and glue.js marks the instance dead.
+#[cfg(target_arch = "wasm32")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,0 +1,100 @@
+//! protocol.rs: decodes a request and runs its op on an instance (the ops table in
+//! docs/ARCHITECTURE.md). exports.rs moves the bytes; this file gives them meaning, and
+//! runs on the host too so the protocol is tested there.
+
+use crate::runtime::{Instance, Status};
+use crate::wire::Encoder;
+use alloc::vec::Vec;
+
+pub const OP_COMPUTE: u32 = 1;
+pub const OP_OUTPUT: u32 = 2;
+pub const OP_STATS: u32 = 3;
+pub const OP_GC: u32 = 4;
+
+/// COMPUTE request flag: return every value instead of the first.
+pub const COMPUTE_ALL: u8 = 1;
+
+/// Runs `op` with `request`; the reply replaces `reply`'s contents.
+pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8>) -> Status {
+    reply.clear();
+    match op {
+        OP_COMPUTE => match split_compute(request) {
+            Some((flags, name, source)) => inst.compute(source, name, flags & COMPUTE_ALL != 0, reply),
+            None => bad_argument(reply, "COMPUTE request is truncated"),
+        },
+        OP_OUTPUT => {
+            *reply = inst.output.take();
+            Status::Ok
+        }
+        OP_STATS => {
+            let mut enc = Encoder::new(reply);
+            enc.put_u32(4);
+            enc.put_int(inst.heap_used() as i64);
+            enc.put_int(inst.heap_size() as i64);
+            enc.put_int(inst.heap_peak() as i64);
+            enc.put_int(inst.used as i64);
+            Status::Ok
+        }
+        OP_GC => {
+            inst.collect();
+            Encoder::new(reply).put_u32(0);
+            Status::Ok
+        }
+        _ => bad_argument(reply, "unknown op"),
+    }
+}
+
+/// `u8 flags, u16 name_len, name, source`.
+fn split_compute(req: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&flags, rest) = req.split_first()?;
+    let len = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
+    let name = rest.get(2..2 + len)?;
+    Some((flags, name, &rest[2 + len..]))
+}
+
+/// The error reply for a malformed request.
+pub fn bad_argument(reply: &mut Vec<u8>, message: &str) -> Status {
+    reply.clear();
+    let mut enc = Encoder::new(reply);
+    enc.put_u32(2);
+    enc.put_string(message.as_bytes());
+    enc.put_nil();
+    Status::BadArgument
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compute_request(flags: u8, name: &str, src: &str) -> Vec<u8> {
+        let mut r = vec![flags];
+        r.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        r.extend_from_slice(name.as_bytes());
+        r.extend_from_slice(src.as_bytes());
+        r
+    }
+
+    #[test]
+    fn compute_output_stats() {
+        let mut inst = Instance::new(0, 0, [7, 9]).unwrap();
+        let mut reply = Vec::new();
+        let req = compute_request(COMPUTE_ALL, "=t", "print('hi') io.write('x') return 1, 'a'");
+        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &req, &mut reply), Status::Ok);
+        assert_eq!(reply, [&[2, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 5, 1, 0, 0, 0][..], b"a"].concat());
+        assert_eq!(dispatch(&mut inst, OP_OUTPUT, &[], &mut reply), Status::Ok);
+        assert_eq!(reply, [&[1, 4, 0, 0, 0][..], b"hi\nx"].concat());
+        assert_eq!(dispatch(&mut inst, OP_STATS, &[], &mut reply), Status::Ok);
+        assert_eq!(&reply[..5], &[4, 0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn malformed_requests_are_bad_arguments() {
+        let mut inst = Instance::new(0, 0, [7, 9]).unwrap();
+        let mut reply = Vec::new();
+        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &[1, 5], &mut reply), Status::BadArgument);
+        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &[1, 5, 0, b'a'], &mut reply), Status::BadArgument);
+        assert_eq!(dispatch(&mut inst, 99, &[], &mut reply), Status::BadArgument);
+        let req = compute_request(0, "=t", "return 5");
+        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &req, &mut reply), Status::Ok);
+    }
+}

@@ -1,0 +1,449 @@
+//! runtime.rs: one Lua state in its fixed arena: creation with the standard libraries a
+//! browser can honour, the per-call instruction budget, `os.exit`, and running a chunk.
+//!
+//! Every entry into Lua is protected (`lua_pcall` of a C function), so a Lua error never
+//! reaches `abort`. Rust code that calls Lua functions which can raise holds no owned
+//! values across them: a Lua error unwinds (longjmp) past Rust frames without running drops.
+
+use crate::arena::{lua_alloc, Arena};
+use crate::lua::*;
+use crate::output::Output;
+use crate::wire::{Encoder, WireError};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_void};
+use core::ptr;
+
+/// Default Lua heap: 512 KiB.
+pub const DEFAULT_HEAP: usize = 512 * 1024;
+/// Smallest heap an instance accepts (a fresh state with every library needs ~30 KiB).
+pub const MIN_HEAP: usize = 64 * 1024;
+/// Largest heap: wasm32 addresses 4 GiB, and the module needs room of its own.
+pub const MAX_HEAP: usize = 1 << 30;
+/// Instructions between two budget checks (the count hook's period).
+const HOOK_PERIOD: u64 = 1000;
+
+/// The stable outcome codes of a call (docs/ARCHITECTURE.md, "Status codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Status {
+    Ok = 0,
+    LuaRuntime = -1,
+    LuaSyntax = -2,
+    LuaMemory = -3,
+    InstructionLimit = -4,
+    BadArgument = -5,
+    LuaExit = -6,
+    Conversion = -7,
+    NotInitialized = -8,
+}
+
+/// Why the running call must stop whatever the script does (pcall cannot catch it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Abort {
+    None,
+    Limit,
+    Exit(i32),
+}
+
+pub struct Instance {
+    l: *mut lua_State,
+    arena: Box<Arena>,
+    /// Instruction budget per call; 0 means unlimited.
+    limit: u64,
+    /// Instructions counted in the current (or last) call.
+    pub used: u64,
+    abort: Abort,
+    pub output: Output,
+    seed: [u32; 2],
+}
+
+/// `lua_getextraspace`: the pointer-sized area before every thread, copied into new
+/// threads, where Cu keeps the owning `Instance`.
+unsafe fn extra_space(l: *mut lua_State) -> *mut *mut Instance {
+    (l as *mut u8).sub(core::mem::size_of::<*mut c_void>()) as *mut *mut Instance
+}
+
+/// The instance a thread belongs to.
+///
+/// # Safety
+/// `l` must be a thread of a state created by `Instance::new`.
+unsafe fn instance_of<'a>(l: *mut lua_State) -> &'a mut Instance {
+    // SAFETY: `Instance::new` stores the boxed instance there before any Lua code runs,
+    // and the box outlives the state.
+    &mut **extra_space(l)
+}
+
+impl Instance {
+    /// Creates a state in a fresh arena of `heap` bytes with a per-call budget of `limit`
+    /// instructions (0: unlimited). `seed` comes from the host's entropy.
+    pub fn new(heap: usize, limit: u64, seed: [u32; 2]) -> Result<Box<Instance>, Status> {
+        Self::new_failing_at(heap, limit, seed, 0)
+    }
+
+    /// `new`, with the `fail_at`th allocation of the creation failing (0: none): the
+    /// allocation-failure tests use it to prove creation fails cleanly at every step.
+    pub fn new_failing_at(heap: usize, limit: u64, seed: [u32; 2], fail_at: u32) -> Result<Box<Instance>, Status> {
+        let heap = if heap == 0 { DEFAULT_HEAP } else { heap };
+        if !(MIN_HEAP..=MAX_HEAP).contains(&heap) {
+            return Err(Status::BadArgument);
+        }
+        let arena = Arena::new(heap).ok_or(Status::LuaMemory)?;
+        let mut inst = Box::new(Instance {
+            l: ptr::null_mut(),
+            arena,
+            limit,
+            used: 0,
+            abort: Abort::None,
+            output: Output::default(),
+            seed,
+        });
+        inst.arena.fail_countdown = fail_at;
+        let _scope = inst.enter();
+        // SAFETY: the arena is boxed and lives as long as the instance, which closes the
+        // state in Drop before the arena goes.
+        unsafe {
+            let ud = &mut *inst.arena as *mut Arena as *mut c_void;
+            let l = lua_newstate(lua_alloc, ud);
+            if l.is_null() {
+                return Err(Status::LuaMemory);
+            }
+            inst.l = l;
+            *extra_space(l) = &mut *inst;
+            lua_atpanic(l, on_panic);
+            lua_pushcfunction(l, open_libraries);
+            if lua_pcall(l, 0, 0, 0) != LUA_OK {
+                return Err(Status::LuaMemory);
+            }
+        }
+        inst.arena.fail_countdown = 0;
+        Ok(inst)
+    }
+
+    /// Marks this instance as the one whose call is running (see current.rs) until the
+    /// returned guard drops.
+    fn enter(&mut self) -> Scope {
+        let previous = crate::current::get();
+        crate::current::set(self);
+        Scope(previous)
+    }
+
+    pub fn heap_size(&self) -> usize {
+        self.arena.size()
+    }
+    pub fn heap_used(&self) -> usize {
+        self.arena.in_use
+    }
+    pub fn heap_peak(&self) -> usize {
+        self.arena.peak
+    }
+    /// Test hook: the `n`th Lua allocation from now, and every one after it, fails (0: off).
+    pub fn fail_allocation(&mut self, n: u32) {
+        self.arena.fail_countdown = n;
+    }
+
+    /// Runs `source` as a chunk named `name`; on success writes `u32 count` and the results
+    /// (all of them, or the first when `all` is false) to `reply`, otherwise the error.
+    pub fn compute(&mut self, source: &[u8], name: &[u8], all: bool, reply: &mut Vec<u8>) -> Status {
+        let _scope = self.enter();
+        reply.clear();
+        let mut cname: Vec<u8> = Vec::with_capacity(name.len() + 1);
+        cname.extend_from_slice(if name.is_empty() { b"=compute" } else { name });
+        cname.retain(|&b| b != 0);
+        cname.push(0);
+        let l = self.l;
+        self.begin_call();
+        // SAFETY: `l` is this instance's state; loading and calling are protected.
+        unsafe {
+            lua_settop(l, 0);
+            lua_pushcfunction(l, message_handler);
+            let loaded = luaL_loadbufferx(
+                l,
+                source.as_ptr() as *const c_char,
+                source.len(),
+                cname.as_ptr() as *const c_char,
+                c"t".as_ptr(),
+            );
+            let status = if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded };
+            let status = self.end_call(status);
+            if status != Status::Ok {
+                self.error_reply(reply);
+                lua_settop(l, 0);
+                return status;
+            }
+            let n = lua_gettop(l) - 1;
+            let n = if all { n } else { n.min(1) };
+            let mut enc = Encoder::new(reply);
+            enc.put_u32(n as u32);
+            let mut result = Ok(());
+            for i in 0..n {
+                result = enc.value(l, 2 + i);
+                if result.is_err() {
+                    break;
+                }
+            }
+            lua_settop(l, 0);
+            match result {
+                Ok(()) => Status::Ok,
+                Err(WireError::TooDeep) => {
+                    reply.clear();
+                    let mut enc = Encoder::new(reply);
+                    enc.put_u32(2);
+                    enc.put_string(b"result nested deeper than 200 tables cannot cross to JS");
+                    enc.put_nil();
+                    Status::Conversion
+                }
+            }
+        }
+    }
+
+    /// Full garbage collection.
+    pub fn collect(&mut self) {
+        let _scope = self.enter();
+        // SAFETY: LUA_GCCOLLECT runs finalizers in protected mode.
+        unsafe {
+            lua_gc(self.l, LUA_GCCOLLECT, 0);
+        }
+    }
+
+    /// Resets the budget and installs the count hook on the main thread.
+    fn begin_call(&mut self) {
+        self.used = 0;
+        self.abort = Abort::None;
+        // SAFETY: `l` is valid; setting a hook is always allowed.
+        unsafe {
+            if self.limit > 0 {
+                lua_sethook(self.l, Some(count_hook), LUA_MASKCOUNT, self.period() as c_int);
+            } else {
+                lua_sethook(self.l, None, 0, 0);
+            }
+        }
+    }
+
+    fn period(&self) -> u64 {
+        self.limit.clamp(1, HOOK_PERIOD)
+    }
+
+    /// Maps Lua's status to Cu's, letting an abort (budget, os.exit) win over whatever
+    /// the script turned the error into.
+    fn end_call(&mut self, lua_status: c_int) -> Status {
+        let abort = core::mem::replace(&mut self.abort, Abort::None);
+        // SAFETY: `l` is valid. Reinstate the normal hook (an abort sets a period of 1).
+        unsafe {
+            lua_sethook(self.l, None, 0, 0);
+        }
+        match (abort, lua_status) {
+            (Abort::Limit, _) => Status::InstructionLimit,
+            (Abort::Exit(_), _) => Status::LuaExit,
+            (_, LUA_OK) => Status::Ok,
+            (_, LUA_ERRSYNTAX) => Status::LuaSyntax,
+            (_, LUA_ERRMEM) => Status::LuaMemory,
+            _ => Status::LuaRuntime,
+        }
+    }
+
+    /// Writes the error reply: `u32 2`, the message, the traceback (or nil). On top of the
+    /// stack is what the message handler made, `{ message, traceback }`, or a bare string
+    /// when it did not run (syntax and memory errors) or failed ("error in error handling").
+    /// Only raw reads here: nothing may allocate outside protected calls.
+    unsafe fn error_reply(&mut self, reply: &mut Vec<u8>) {
+        let l = self.l;
+        reply.clear();
+        let mut enc = Encoder::new(reply);
+        enc.put_u32(2);
+        if lua_type(l, -1) == LUA_TTABLE {
+            for i in 1..=2 {
+                if lua_rawgeti(l, -1, i) == LUA_TSTRING {
+                    enc.put_string(string_bytes(l, -1));
+                } else {
+                    enc.put_nil();
+                }
+                lua_pop(l, 1);
+            }
+        } else {
+            if lua_type(l, -1) == LUA_TSTRING {
+                enc.put_string(string_bytes(l, -1));
+            } else {
+                enc.put_string(b"(error object is not a string)");
+            }
+            enc.put_nil();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if !self.l.is_null() {
+            let _scope = self.enter();
+            // SAFETY: the state is ours and closed once; finalizers run protected.
+            unsafe { lua_close(self.l) };
+            self.l = ptr::null_mut();
+        }
+        if crate::current::get() == self as *mut Instance {
+            crate::current::set(ptr::null_mut());
+        }
+    }
+}
+
+/// Restores the previously current instance.
+struct Scope(*mut Instance);
+impl Drop for Scope {
+    fn drop(&mut self) {
+        crate::current::set(self.0);
+    }
+}
+
+/// Runs unprotected errors into a trap: Cu never calls Lua unprotected, so this is a bug.
+unsafe extern "C" fn on_panic(_l: *mut lua_State) -> c_int {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort();
+}
+
+/// The message handler of every call: turns the error value into a message (as lua.c
+/// does) and returns `{ message, traceback }` for the error reply.
+unsafe extern "C" fn message_handler(l: *mut lua_State) -> c_int {
+    if lua_type(l, 1) != LUA_TSTRING {
+        if lua_type(l, 1) == LUA_TNUMBER {
+            luaL_tolstring(l, 1, ptr::null_mut());
+        } else if luaL_callmeta(l, 1, c"__tostring".as_ptr()) == 0 || lua_type(l, -1) != LUA_TSTRING {
+            lua_pushstring(l, c"(error object is a ".as_ptr());
+            lua_pushstring(l, lua_typename(l, lua_type(l, 1)));
+            lua_pushstring(l, c" value)".as_ptr());
+            lua_concat(l, 3);
+        }
+        lua_copy(l, -1, 1);
+        lua_settop(l, 1);
+    }
+    lua_createtable(l, 2, 0);
+    lua_insert(l, 1);
+    lua_rawseti(l, 1, 1);
+    luaL_traceback(l, l, ptr::null(), 1);
+    lua_rawseti(l, 1, 2);
+    1
+}
+
+/// The count hook: charges the budget and stops the call once it is spent or an abort
+/// is pending. After an abort it fires on every instruction, so `pcall` can't swallow it.
+unsafe extern "C" fn count_hook(l: *mut lua_State, _ar: *mut lua_Debug) {
+    let inst = instance_of(l);
+    let period = lua_gethookcount(l) as u64;
+    inst.used += period;
+    if inst.abort == Abort::None && inst.limit > 0 && inst.used > inst.limit {
+        inst.abort = Abort::Limit;
+    }
+    match inst.abort {
+        Abort::None => {
+            // A thread left with another period (by an earlier call) gets the normal one.
+            let want = if inst.limit > 0 { inst.period() } else { 0 };
+            if want == 0 {
+                lua_sethook(l, None, 0, 0);
+            } else if want != period {
+                lua_sethook(l, Some(count_hook), LUA_MASKCOUNT, want as c_int);
+            }
+        }
+        Abort::Limit => {
+            lua_sethook(l, Some(count_hook), LUA_MASKCOUNT, 1);
+            luaL_error(l, c"instruction limit exceeded (%I instructions)".as_ptr(), inst.limit as i64);
+        }
+        Abort::Exit(code) => {
+            lua_sethook(l, Some(count_hook), LUA_MASKCOUNT, 1);
+            luaL_error(l, c"os.exit(%d) called".as_ptr(), code);
+        }
+    }
+}
+
+/// `os.exit` (csrc/cu_oslib.c): ends the running call with LUA_EXIT, whatever the script
+/// catches.
+///
+/// # Safety
+/// Called by Lua with a valid state of an instance.
+#[no_mangle]
+pub unsafe extern "C" fn cu_request_exit(l: *mut lua_State, code: c_int) -> c_int {
+    let inst = instance_of(l);
+    inst.abort = Abort::Exit(code);
+    lua_sethook(l, Some(count_hook), LUA_MASKCOUNT, 1);
+    lua_sethook(inst.l, Some(count_hook), LUA_MASKCOUNT, 1);
+    luaL_error(l, c"os.exit(%d) called".as_ptr(), code)
+}
+
+/// Lua's string-hash seed (csrc/cu_config.h `luai_makeseed`), from the host's entropy.
+#[no_mangle]
+pub extern "C" fn cu_hash_seed() -> u32 {
+    let inst = crate::current::get();
+    if inst.is_null() {
+        return 0x2545_f491;
+    }
+    // SAFETY: the current instance is live while it is being created.
+    unsafe { (*inst).seed[0] ^ (*inst).seed[1].rotate_left(16) }
+}
+
+/// Opens the standard libraries a browser can honour (run under `lua_pcall`).
+unsafe extern "C" fn open_libraries(l: *mut lua_State) -> c_int {
+    let libs: [(&core::ffi::CStr, lua_CFunction); 10] = [
+        (c"_G", luaopen_base),
+        (c"package", cu_open_package),
+        (c"coroutine", luaopen_coroutine),
+        (c"table", luaopen_table),
+        (c"io", cu_open_io),
+        (c"os", cu_open_os),
+        (c"string", luaopen_string),
+        (c"math", luaopen_math),
+        (c"utf8", luaopen_utf8),
+        (c"debug", luaopen_debug),
+    ];
+    for (name, open) in libs {
+        luaL_requiref(l, name.as_ptr(), open, 1);
+        lua_pop(l, 1);
+    }
+    // No file system: the base library's file loaders are absent, not pretending.
+    for name in [c"dofile", c"loadfile"] {
+        lua_pushnil(l);
+        lua_setglobal(l, name.as_ptr());
+    }
+    // math.random starts from the host's entropy (the user may reseed).
+    let inst = instance_of(l);
+    lua_getglobal(l, c"math".as_ptr());
+    lua_getfield(l, -1, c"randomseed".as_ptr());
+    lua_pushinteger(l, inst.seed[0] as i64);
+    lua_pushinteger(l, inst.seed[1] as i64);
+    lua_callk(l, 2, 0, 0, None);
+    lua_pop(l, 1);
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(inst: &mut Instance, src: &str) -> (Status, Vec<u8>) {
+        let mut reply = Vec::new();
+        let s = inst.compute(src.as_bytes(), b"=test", true, &mut reply);
+        (s, reply)
+    }
+
+    #[test]
+    fn computes_and_reports_errors() {
+        let mut inst = Instance::new(0, 1_000_000, [1, 2]).unwrap();
+        let (s, r) = run(&mut inst, "return 2 + 2");
+        assert_eq!(s, Status::Ok);
+        assert_eq!(r, [1, 0, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(run(&mut inst, "return +").0, Status::LuaSyntax);
+        assert_eq!(run(&mut inst, "error('x')").0, Status::LuaRuntime);
+        assert_eq!(run(&mut inst, "while true do end").0, Status::InstructionLimit);
+        assert_eq!(run(&mut inst, "while true do pcall(function() while true do end end) end").0, Status::InstructionLimit);
+        assert_eq!(run(&mut inst, "os.exit(3)").0, Status::LuaExit);
+        assert_eq!(run(&mut inst, "pcall(os.exit, 3) return 1").0, Status::LuaExit);
+        assert_eq!(run(&mut inst, "return 1").0, Status::Ok);
+    }
+
+    #[test]
+    fn memory_exhaustion_is_recoverable() {
+        let mut inst = Instance::new(256 * 1024, 0, [1, 2]).unwrap();
+        let (s, _) = run(&mut inst, "local t = {} for i = 1, 1e7 do t[i] = {} end");
+        assert_eq!(s, Status::LuaMemory);
+        inst.collect();
+        assert_eq!(run(&mut inst, "local t = {} for i = 1, 100 do t[i] = i end return #t").0, Status::Ok);
+    }
+}
