@@ -10,14 +10,15 @@ use std::process::Command;
 /// Lua's core and the libraries that need no operating system. liolib, loslib, loadlib and
 /// linit are replaced by csrc/cu_iolib.c, csrc/cu_oslib.c and core/runtime.rs.
 const LUA_CORE: &[&str] = &[
-    "lapi", "lcode", "lctype", "ldebug", "ldump", "lfunc", "lgc", "llex", "lmem", "lobject",
+    "lapi", "lcode", "lctype", "ldump", "lfunc", "lgc", "llex", "lmem", "lobject",
     "lopcodes", "lparser", "lstate", "lstring", "ltable", "ltm", "lundump", "lzio",
 ];
 const LUA_LIBS: &[&str] = &[
     "lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "lstrlib", "ltablib", "lutf8lib",
 ];
-/// The interpreter loop and call machinery: built for speed (-O2) while the rest is -Oz.
-const LUA_HOT: &[&str] = &["lvm", "ldo"];
+/// The call machinery, built for speed (-O2) while the rest is -Oz; csrc/cu_vm.c (the
+/// interpreter loop with ldebug.c) joins it.
+const LUA_HOT: &[&str] = &["ldo"];
 /// Cu's own C: Lua-facing io/os libraries and the stderr formatter (both targets).
 const CU_C: &[&str] = &["cu_iolib", "cu_oslib", "cu_output"];
 /// The freestanding libc pieces only the wasm build needs (the host has glibc).
@@ -46,15 +47,19 @@ fn main() {
     }
 
     compile("cu_lua", &main_files, None, wasm, &lua, &csrc, true);
-    compile("cu_lua_hot", &files(LUA_HOT, &lua), Some(&hot_opt), wasm, &lua, &csrc, true);
+    let mut hot_files = files(LUA_HOT, &lua);
+    hot_files.push(csrc.join("cu_vm.c"));
+    compile("cu_lua_hot", &hot_files, Some(&hot_opt), wasm, &lua, &csrc, true);
     if wasm {
         // The setjmp runtime throws the C longjmp tag itself: plain exception handling,
         // not the sjlj lowering.
         compile("cu_setjmp", &[csrc.join("cu_setjmp.c")], None, true, &lua, &csrc, false);
         // A fresh instance must fit in 1 MiB of linear memory: Lua's C recursion is bounded
-        // by LUAI_MAXCCALLS (200), and 128 KiB of shadow stack covers it (see
-        // test-harness/node/limits.test.mjs). The stack comes first so an overflow traps.
-        println!("cargo:rustc-link-arg-cdylib=-zstack-size=131072");
+        // by LUAI_MAXCCALLS (200). The deepest known patterns (gsub or string.format
+        // callbacks recursing 200 C levels) need between 128 and 192 KiB of shadow stack;
+        // 256 KiB leaves a third in reserve (test-harness/node/limits.test.mjs runs them).
+        // The stack comes first in memory, so an overflow would trap, never corrupt data.
+        println!("cargo:rustc-link-arg-cdylib=-zstack-size=262144");
     }
 }
 

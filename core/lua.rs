@@ -37,6 +37,7 @@ pub type lua_KContext = isize;
 pub type lua_CFunction = unsafe extern "C" fn(*mut lua_State) -> c_int;
 pub type lua_KFunction = Option<unsafe extern "C" fn(*mut lua_State, c_int, lua_KContext) -> c_int>;
 pub type lua_Alloc = unsafe extern "C" fn(*mut c_void, *mut c_void, usize, usize) -> *mut c_void;
+pub type lua_WarnFunction = Option<unsafe extern "C" fn(*mut c_void, *const c_char, c_int)>;
 pub type lua_Hook = Option<unsafe extern "C" fn(*mut lua_State, *mut lua_Debug)>;
 
 pub const LUA_OK: c_int = 0;
@@ -70,6 +71,7 @@ pub const LUA_GCCOUNTB: c_int = 4;
 extern "C" {
     pub fn lua_newstate(f: lua_Alloc, ud: *mut c_void) -> *mut lua_State;
     pub fn lua_close(l: *mut lua_State);
+    pub fn lua_setwarnf(l: *mut lua_State, f: lua_WarnFunction, ud: *mut c_void);
     pub fn lua_atpanic(l: *mut lua_State, f: lua_CFunction) -> lua_CFunction;
 
     pub fn lua_absindex(l: *mut lua_State, idx: c_int) -> c_int;

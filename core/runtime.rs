@@ -56,6 +56,10 @@ pub struct Instance {
     abort: Abort,
     pub output: Output,
     seed: [u32; 2],
+    /// `warn("@on")`/`warn("@off")` state, off at start as in lua.c.
+    warnings_on: bool,
+    /// A warning is being continued (`lua_warning` with `tocont`).
+    warning_open: bool,
 }
 
 /// `lua_getextraspace`: the pointer-sized area before every thread, copied into new
@@ -97,6 +101,8 @@ impl Instance {
             abort: Abort::None,
             output: Output::default(),
             seed,
+            warnings_on: false,
+            warning_open: false,
         });
         inst.arena.fail_countdown = fail_at;
         let _scope = inst.enter();
@@ -111,6 +117,7 @@ impl Instance {
             inst.l = l;
             *extra_space(l) = &mut *inst;
             lua_atpanic(l, on_panic);
+            lua_setwarnf(l, Some(on_warning), &mut *inst as *mut Instance as *mut c_void);
             lua_pushcfunction(l, open_libraries);
             if lua_pcall(l, 0, 0, 0) != LUA_OK {
                 return Err(Status::LuaMemory);
@@ -301,6 +308,32 @@ unsafe extern "C" fn on_panic(_l: *mut lua_State) -> c_int {
     std::process::abort();
 }
 
+/// Lua's warning function (`warn`): as lauxlib's, "@on"/"@off" switch it, and warnings
+/// go to the stderr stream prefixed "Lua warning: ".
+unsafe extern "C" fn on_warning(ud: *mut c_void, msg: *const c_char, tocont: c_int) {
+    // SAFETY: `ud` is the instance registered with lua_setwarnf; `msg` is NUL-terminated.
+    let inst = &mut *(ud as *mut Instance);
+    let text = core::ffi::CStr::from_ptr(msg).to_bytes();
+    if !inst.warning_open && tocont == 0 && text.first() == Some(&b'@') {
+        match text {
+            b"@on" => inst.warnings_on = true,
+            b"@off" => inst.warnings_on = false,
+            _ => {}
+        }
+        return;
+    }
+    if inst.warnings_on {
+        if !inst.warning_open {
+            inst.output.write(2, b"Lua warning: ");
+        }
+        inst.output.write(2, text);
+        if tocont == 0 {
+            inst.output.write(2, b"\n");
+        }
+    }
+    inst.warning_open = tocont != 0;
+}
+
 /// The message handler of every call: turns the error value into a message (as lua.c
 /// does) and returns `{ message, traceback }` for the error reply.
 unsafe extern "C" fn message_handler(l: *mut lua_State) -> c_int {
@@ -436,6 +469,13 @@ mod tests {
         assert_eq!(run(&mut inst, "os.exit(3)").0, Status::LuaExit);
         assert_eq!(run(&mut inst, "pcall(os.exit, 3) return 1").0, Status::LuaExit);
         assert_eq!(run(&mut inst, "return 1").0, Status::Ok);
+    }
+
+    #[test]
+    fn warnings_go_to_stderr_when_on() {
+        let mut inst = Instance::new(0, 0, [1, 2]).unwrap();
+        assert_eq!(run(&mut inst, "warn('hidden') warn('@on') warn('a', 'b') warn('@off') warn('x')").0, Status::Ok);
+        assert_eq!(inst.output.take(), [&[2, 16, 0, 0, 0][..], b"Lua warning: ab\n"].concat());
     }
 
     #[test]

@@ -25,7 +25,8 @@ const TYPES = {
   '.ico': 'image/x-icon',
 };
 
-/** The file a URL path names, or null when it would leave the root or names a dot file. */
+/** `{ file, size }` for the file a URL path names; null when there is none, or the path
+ * would leave the root or names a dot file. */
 async function locate(urlPath) {
   let path;
   try {
@@ -41,7 +42,8 @@ async function locate(urlPath) {
     if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
     const real = await realpath(file); // symbolic links must not lead outside either
     if (real !== ROOT && !real.startsWith((await realpath(ROOT)) + sep)) return null;
-    return (await stat(real)).isFile() ? real : null;
+    const info = await stat(real);
+    return info.isFile() ? { file: real, size: info.size } : null;
   } catch {
     return null;
   }
@@ -55,9 +57,9 @@ function send(res, status, text) {
 export function createStaticServer() {
   return createServer(async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
-    const file = await locate(req.url || '/');
-    if (!file) return send(res, 404, 'not found');
-    const { size } = await stat(file);
+    const found = await locate(req.url || '/');
+    if (!found) return send(res, 404, 'not found');
+    const { file, size } = found;
     res.writeHead(200, {
       'content-type': TYPES[extname(file).toLowerCase()] || 'application/octet-stream',
       'content-length': size,

@@ -1,0 +1,17 @@
+/* cu_vm.c: Lua's interpreter loop (lvm.c) and debug interface (ldebug.c) in one
+   translation unit, so the count hook behind Cu's instruction budget costs a decrement per
+   instruction instead of a call: while a count hook is pending, the loop's per-instruction
+   trap check lands in cu_count_step, which only calls luaG_traceexec when the hook is due
+   (or other hooks are set). Lua's files are included unchanged. */
+#include "ldebug.c"
+
+static inline int cu_count_step(lua_State *L, const Instruction *pc) {
+  if (L->hookmask == LUA_MASKCOUNT && L->hookcount > 1 && L->allowhook) {
+    L->hookcount--;
+    return 1; /* keep the trap on */
+  }
+  return luaG_traceexec(L, pc);
+}
+
+#define luaG_traceexec cu_count_step
+#include "lvm.c"
