@@ -14,13 +14,14 @@ const LUA_CORE: &[&str] = &[
     "lopcodes", "lparser", "lstate", "lstring", "ltable", "ltm", "lundump", "lzio",
 ];
 const LUA_LIBS: &[&str] = &[
-    "lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "lstrlib", "ltablib", "lutf8lib",
+    "lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "ltablib", "lutf8lib",
 ];
 /// The call machinery, built for speed (-O2) while the rest is -Oz; csrc/cu_vm.c (the
 /// interpreter loop with ldebug.c) joins it.
 const LUA_HOT: &[&str] = &["ldo"];
-/// Cu's own C: Lua-facing io/os libraries and the stderr formatter (both targets).
-const CU_C: &[&str] = &["cu_iolib", "cu_oslib", "cu_output"];
+/// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, and Lua's
+/// string library with its pattern matching charged to the instruction budget.
+const CU_C: &[&str] = &["cu_iolib", "cu_oslib", "cu_output", "cu_strlib"];
 /// The freestanding libc pieces only the wasm build needs (the host has glibc).
 const CU_WASM_C: &[&str] = &["cu_printf", "cu_stdio"];
 

@@ -105,6 +105,8 @@ extern "C" {
     pub fn lua_getfield(l: *mut lua_State, idx: c_int, k: *const c_char) -> c_int;
     pub fn lua_rawget(l: *mut lua_State, idx: c_int) -> c_int;
     pub fn lua_rawgeti(l: *mut lua_State, idx: c_int, n: lua_Integer) -> c_int;
+    pub fn lua_rawgetp(l: *mut lua_State, idx: c_int, p: *const c_void) -> c_int;
+    pub fn lua_rawsetp(l: *mut lua_State, idx: c_int, p: *const c_void);
     pub fn lua_createtable(l: *mut lua_State, narr: c_int, nrec: c_int);
     pub fn lua_getmetatable(l: *mut lua_State, idx: c_int) -> c_int;
 

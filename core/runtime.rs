@@ -171,10 +171,10 @@ impl Instance {
                 cname.as_ptr() as *const c_char,
                 c"t".as_ptr(),
             );
-            let status = if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded };
-            let status = self.end_call(status);
+            let lua_status = if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded };
+            let status = self.end_call(lua_status);
             if status != Status::Ok {
-                self.error_reply(reply);
+                self.error_reply(reply, status, lua_status);
                 lua_settop(l, 0);
                 return status;
             }
@@ -217,12 +217,12 @@ impl Instance {
     fn begin_call(&mut self) {
         self.used = 0;
         self.abort = Abort::None;
+        // SAFETY: a plain C setter.
+        unsafe { cu_budget_set(if self.limit > 0 { self.limit.min(i64::MAX as u64) as i64 } else { i64::MAX }) };
         // SAFETY: `l` is valid; setting a hook is always allowed.
         unsafe {
             if self.limit > 0 {
                 lua_sethook(self.l, Some(count_hook), LUA_MASKCOUNT, self.period() as c_int);
-            } else {
-                lua_sethook(self.l, None, 0, 0);
             }
         }
     }
@@ -235,9 +235,10 @@ impl Instance {
     /// the script turned the error into.
     fn end_call(&mut self, lua_status: c_int) -> Status {
         let abort = core::mem::replace(&mut self.abort, Abort::None);
-        // SAFETY: `l` is valid. Reinstate the normal hook (an abort sets a period of 1).
-        unsafe {
-            lua_sethook(self.l, None, 0, 0);
+        // SAFETY: `l` is valid. Between calls no budget runs (an abort also left a period
+        // of 1 behind). Without a budget, hooks the script set with debug.sethook stay.
+        if self.limit > 0 || abort != Abort::None {
+            unsafe { lua_sethook(self.l, None, 0, 0) };
         }
         match (abort, lua_status) {
             (Abort::Limit, _) => Status::InstructionLimit,
@@ -249,24 +250,40 @@ impl Instance {
         }
     }
 
-    /// Writes the error reply: `u32 2`, the message, the traceback (or nil). On top of the
-    /// stack is what the message handler made, `{ message, traceback }`, or a bare string
-    /// when it did not run (syntax and memory errors) or failed ("error in error handling").
-    /// Only raw reads here: nothing may allocate outside protected calls.
-    unsafe fn error_reply(&mut self, reply: &mut Vec<u8>) {
+    /// Writes the error reply: `u32 2`, the message, the traceback (or nil). Runtime errors
+    /// (the budget and os.exit included) come from the message handler's record; syntax and
+    /// memory errors, and a failing message handler, leave a string on the stack. Only raw
+    /// reads here: nothing may allocate outside protected calls.
+    unsafe fn error_reply(&mut self, reply: &mut Vec<u8>, status: Status, lua_status: c_int) {
         let l = self.l;
         reply.clear();
         let mut enc = Encoder::new(reply);
         enc.put_u32(2);
-        if lua_type(l, -1) == LUA_TTABLE {
+        let recorded = lua_status == LUA_ERRRUN && {
+            let found = lua_rawgetp(l, LUA_REGISTRYINDEX, error_record_key()) == LUA_TTABLE;
+            if !found {
+                lua_pop(l, 1);
+            }
+            found
+        };
+        if recorded {
             for i in 1..=2 {
-                if lua_rawgeti(l, -1, i) == LUA_TSTRING {
+                let is_string = lua_rawgeti(l, -1, i) == LUA_TSTRING;
+                if i == 1 && status == Status::InstructionLimit {
+                    // Whatever error the budget surfaced as, or the script turned it into.
+                    enc.put_string(b"instruction limit exceeded");
+                } else if is_string {
                     enc.put_string(string_bytes(l, -1));
                 } else {
                     enc.put_nil();
                 }
                 lua_pop(l, 1);
             }
+            // Forget it: a later failure that bypasses the handler must not reuse it.
+            lua_pushnil(l);
+            lua_rawseti(l, -2, 1);
+            lua_pushnil(l);
+            lua_rawseti(l, -2, 2);
         } else {
             if lua_type(l, -1) == LUA_TSTRING {
                 enc.put_string(string_bytes(l, -1));
@@ -334,26 +351,41 @@ unsafe extern "C" fn on_warning(ud: *mut c_void, msg: *const c_char, tocont: c_i
     inst.warning_open = tocont != 0;
 }
 
-/// The message handler of every call: turns the error value into a message (as lua.c
-/// does) and returns `{ message, traceback }` for the error reply.
+/// Registry key (a light userdata address) of `{ message, traceback }`, the last error
+/// the message handler saw.
+static ERROR_RECORD: u8 = 0;
+
+fn error_record_key() -> *const c_void {
+    &ERROR_RECORD as *const u8 as *const c_void
+}
+
+/// The message handler of every call. Lua also runs it for errors that `load` catches
+/// (its reader, the chunk gate), so it returns the error value unchanged; it records the
+/// message (made a string as lua.c does) and a traceback for the error reply.
 unsafe extern "C" fn message_handler(l: *mut lua_State) -> c_int {
-    if lua_type(l, 1) != LUA_TSTRING {
-        if lua_type(l, 1) == LUA_TNUMBER {
-            luaL_tolstring(l, 1, ptr::null_mut());
-        } else if luaL_callmeta(l, 1, c"__tostring".as_ptr()) == 0 || lua_type(l, -1) != LUA_TSTRING {
-            lua_pushstring(l, c"(error object is a ".as_ptr());
-            lua_pushstring(l, lua_typename(l, lua_type(l, 1)));
-            lua_pushstring(l, c" value)".as_ptr());
-            lua_concat(l, 3);
-        }
-        lua_copy(l, -1, 1);
-        lua_settop(l, 1);
+    lua_settop(l, 1);
+    if lua_rawgetp(l, LUA_REGISTRYINDEX, error_record_key()) != LUA_TTABLE {
+        lua_pop(l, 1);
+        lua_createtable(l, 2, 0);
+        lua_pushvalue(l, -1);
+        lua_rawsetp(l, LUA_REGISTRYINDEX, error_record_key());
     }
-    lua_createtable(l, 2, 0);
-    lua_insert(l, 1);
-    lua_rawseti(l, 1, 1);
+    // stack: error, record
+    if lua_type(l, 1) == LUA_TSTRING {
+        lua_pushvalue(l, 1);
+    } else if lua_type(l, 1) == LUA_TNUMBER {
+        luaL_tolstring(l, 1, ptr::null_mut());
+    } else if luaL_callmeta(l, 1, c"__tostring".as_ptr()) == 0 || lua_type(l, -1) != LUA_TSTRING {
+        lua_settop(l, 2);
+        lua_pushstring(l, c"(error object is a ".as_ptr());
+        lua_pushstring(l, lua_typename(l, lua_type(l, 1)));
+        lua_pushstring(l, c" value)".as_ptr());
+        lua_concat(l, 3);
+    }
+    lua_rawseti(l, 2, 1);
     luaL_traceback(l, l, ptr::null(), 1);
-    lua_rawseti(l, 1, 2);
+    lua_rawseti(l, 2, 2);
+    lua_settop(l, 1);
     1
 }
 
@@ -387,6 +419,32 @@ unsafe extern "C" fn count_hook(l: *mut lua_State, _ar: *mut lua_Debug) {
     }
 }
 
+extern "C" {
+    /// csrc/cu_strlib.c: sets the work the string library may still do in this call.
+    fn cu_budget_set(steps: i64);
+}
+
+/// csrc/cu_strlib.c: the string library spent the budget. Returns 1 to make the check that
+/// noticed it raise a Lua error; the call then ends with INSTRUCTION_LIMIT, as for the VM.
+#[no_mangle]
+pub extern "C" fn cu_budget_exhausted() -> c_int {
+    let inst = crate::current::get();
+    // SAFETY: the current instance is live while its call runs.
+    match unsafe { inst.as_mut() } {
+        Some(inst) if inst.limit > 0 => {
+            inst.abort = Abort::Limit;
+            // SAFETY: the main thread is valid; this makes the next instruction there raise.
+            unsafe { lua_sethook(inst.l, Some(count_hook), LUA_MASKCOUNT, 1) };
+            1
+        }
+        _ => {
+            // SAFETY: a plain C setter.
+            unsafe { cu_budget_set(i64::MAX) };
+            0
+        }
+    }
+}
+
 /// `os.exit` (csrc/cu_oslib.c): ends the running call with LUA_EXIT, whatever the script
 /// catches.
 ///
@@ -412,6 +470,21 @@ pub extern "C" fn cu_hash_seed() -> u32 {
     unsafe { (*inst).seed[0] ^ (*inst).seed[1].rotate_left(16) }
 }
 
+/// `debug.sethook`, refused while an instruction budget is set (its count hook is the
+/// budget); otherwise the original (upvalue 1).
+unsafe extern "C" fn guarded_sethook(l: *mut lua_State) -> c_int {
+    if instance_of(l).limit > 0 {
+        return luaL_error(
+            l,
+            c"debug.sethook is unavailable while an instruction limit is set (create the instance with instructionLimit: 0 to use hooks)".as_ptr(),
+        );
+    }
+    lua_pushvalue(l, lua_upvalueindex(1));
+    lua_insert(l, 1);
+    lua_callk(l, lua_gettop(l) - 1, 0, 0, None);
+    0
+}
+
 /// Opens the standard libraries a browser can honour (run under `lua_pcall`).
 unsafe extern "C" fn open_libraries(l: *mut lua_State) -> c_int {
     let libs: [(&core::ffi::CStr, lua_CFunction); 10] = [
@@ -435,6 +508,12 @@ unsafe extern "C" fn open_libraries(l: *mut lua_State) -> c_int {
         lua_pushnil(l);
         lua_setglobal(l, name.as_ptr());
     }
+    // The budget is a count hook; a script replacing it would escape the budget.
+    lua_getglobal(l, c"debug".as_ptr());
+    lua_getfield(l, -1, c"sethook".as_ptr());
+    lua_pushcclosure(l, guarded_sethook, 1);
+    lua_setfield(l, -2, c"sethook".as_ptr());
+    lua_pop(l, 1);
     // math.random starts from the host's entropy (the user may reseed).
     let inst = instance_of(l);
     lua_getglobal(l, c"math".as_ptr());
@@ -466,9 +545,35 @@ mod tests {
         assert_eq!(run(&mut inst, "error('x')").0, Status::LuaRuntime);
         assert_eq!(run(&mut inst, "while true do end").0, Status::InstructionLimit);
         assert_eq!(run(&mut inst, "while true do pcall(function() while true do end end) end").0, Status::InstructionLimit);
+        let catastrophic = "return string.find(string.rep('a', 60), string.rep('a?', 60) .. string.rep('a', 60) .. 'b')";
+        assert_eq!(run(&mut inst, catastrophic).0, Status::InstructionLimit);
+        assert_eq!(run(&mut inst, &format!("for i = 1, 10 do pcall(function() {catastrophic} end) end")).0, Status::InstructionLimit);
+        assert_eq!(run(&mut inst, "return string.find(string.rep('a', 10), string.rep('a?', 10) .. string.rep('a', 10))").0, Status::Ok);
         assert_eq!(run(&mut inst, "os.exit(3)").0, Status::LuaExit);
         assert_eq!(run(&mut inst, "pcall(os.exit, 3) return 1").0, Status::LuaExit);
         assert_eq!(run(&mut inst, "return 1").0, Status::Ok);
+    }
+
+    #[test]
+    fn the_budget_cannot_be_unhooked() {
+        let mut inst = Instance::new(0, 100_000, [1, 2]).unwrap();
+        assert_eq!(run(&mut inst, "debug.sethook() while true do end").0, Status::LuaRuntime);
+        assert_eq!(run(&mut inst, "pcall(debug.sethook) while true do end").0, Status::InstructionLimit);
+        let mut free = Instance::new(0, 0, [1, 2]).unwrap();
+        let (s, _) = run(&mut free, "local n = 0 debug.sethook(function() n = n + 1 end, '', 10) for i = 1, 1000 do end debug.sethook() return n");
+        assert_eq!(s, Status::Ok);
+    }
+
+    #[test]
+    fn load_sees_error_values_unchanged() {
+        let mut inst = Instance::new(0, 0, [1, 2]).unwrap();
+        let (s, r) = run(&mut inst, "local f, e = load(function() error({}) end) assert(type(e) == 'table') \
+            local f, e = load(string.dump(function() end)) return e");
+        assert_eq!(s, Status::Ok);
+        assert!(String::from_utf8_lossy(&r).contains("binary chunks are refused"));
+        let (s, r) = run(&mut inst, "error(setmetatable({}, { __tostring = function() return 'custom' end }))");
+        assert_eq!(s, Status::LuaRuntime);
+        assert!(String::from_utf8_lossy(&r).contains("custom"));
     }
 
     #[test]

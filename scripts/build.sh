@@ -26,7 +26,7 @@ graph=target/cu.exports.json
   printf ']'
 } > "$graph"
 mkdir -p dist
-wasm-metadce "${features[@]}" --graph-file "$graph" "$raw" -o target/cu.dce.wasm > /dev/null
+wasm-metadce "${features[@]}" --debuginfo --graph-file "$graph" "$raw" -o target/cu.dce.wasm > /dev/null
 wasm-opt -Oz "${features[@]}" --debuginfo target/cu.dce.wasm -o target/cu.names.wasm
 wasm-opt "${features[@]}" --strip-debug --strip-producers target/cu.names.wasm -o dist/cu.wasm
 printf 'dist/cu.wasm: %s bytes, %s gzip\n' "$(stat -c %s dist/cu.wasm)" "$(gzip -9c dist/cu.wasm | wc -c)"

@@ -496,6 +496,9 @@ if (existsSync(wasmPath)) {
       const named = parseWasm(readFileSync(namesPath));
       if (!named.names) {
         nameNote = `names: ${relative(root, namesPath)} has no name section: functions shown by index`;
+      } else if ([...named.names.values()].every((n) => /^\d+$/.test(n))) {
+        nameNote = `names: ${relative(root, namesPath)} has only numbers for names (a binaryen ` +
+          'step without --debuginfo dropped them): functions shown by index';
       } else if (!sameCode(named, wasm)) {
         nameNote = `names: ${relative(root, namesPath)} is not the same code as dist/cu.wasm ` +
           '(stale? run bash scripts/build.sh): functions shown by index';
@@ -505,6 +508,30 @@ if (existsSync(wasmPath)) {
       }
     }
     const codeTotal = wasm.bodies.reduce((a, b) => a + b, 0);
+    if (names) {
+      // Code by origin: the crate of a Rust function (the first path segment of its
+      // demangled name, the impl's type for `<T as Trait>::f`), or "unmangled": Lua,
+      // csrc/ and #[no_mangle] Rust.
+      const origins = new Map();
+      wasm.bodies.forEach((len, i) => {
+        const name = names.get(wasm.importedFuncs + i);
+        const d = name ? demangle(name) : '';
+        const m = /^<?&?(?:mut )?(?:dyn )?([A-Za-z_][A-Za-z0-9_]*)::/.exec(d);
+        const origin = !name ? '(unnamed)' : m ? `Rust: ${m[1]}` : 'unmangled (Lua, csrc/, #[no_mangle])';
+        const o = origins.get(origin) || { bytes: 0, count: 0 };
+        o.bytes += len;
+        o.count++;
+        origins.set(origin, o);
+      });
+      console.log(`\n## code by origin (function bodies)\n`);
+      table(
+        ['origin', 'functions', 'bytes', 'share'],
+        [...origins]
+          .sort((a, b) => b[1].bytes - a[1].bytes)
+          .map(([k, o]) => [k, fmt(o.count), fmt(o.bytes), ((100 * o.bytes) / codeTotal).toFixed(1) + '%']),
+        [1, 2, 3],
+      );
+    }
     const funcs = wasm.bodies
       .map((len, i) => ({ idx: wasm.importedFuncs + i, len }))
       .sort((a, b) => b.len - a.len)

@@ -1,9 +1,9 @@
 //! printf-family formatter: C `snprintf` semantics, byte-identical to glibc's output in the
 //! "C" locale for `d i u c x X o e E f F g G a A s p %` with flags, width, precision and the
 //! length modifiers `hh h l ll j z t L q`. No heap allocation. Decimal float digits come from
-//! `core::fmt`'s exactly rounded (round-half-even) formatting, shared by %e, %f and %g.
+//! the exact `Decimal` engine (shared with strtod), rounded half-to-even, for %e, %f and %g.
 
-use core::fmt::Write as _;
+use super::strtod::{pow10, Decimal};
 
 /// Where formatted bytes go, with snprintf semantics: at most `buf.len() - 1` bytes are stored
 /// (then a NUL), but every byte is counted.
@@ -18,7 +18,7 @@ impl<'a> Out<'a> {
         Out { buf, len: 0 }
     }
 
-    #[inline]
+    #[inline(never)]
     fn put(&mut self, c: u8) {
         let cap = self.buf.len();
         if self.len + 1 < cap {
@@ -99,7 +99,15 @@ pub fn vformat(buf: &mut [u8], fmt: &[u8], args: &mut dyn Args) -> usize {
             continue;
         }
         let start = i - 1;
-        let mut sp = Spec { left: false, plus: false, space: false, alt: false, zero: false, width: 0, prec: -1 };
+        let mut sp = Spec {
+            left: false,
+            plus: false,
+            space: false,
+            alt: false,
+            zero: false,
+            width: 0,
+            prec: -1,
+        };
         loop {
             match at(i) {
                 b'-' => sp.left = true,
@@ -131,7 +139,11 @@ pub fn vformat(buf: &mut [u8], fmt: &[u8], args: &mut dyn Args) -> usize {
         }
         sp.zero &= !sp.left;
         // Integer argument size in bits.
-        let long = if core::mem::size_of::<usize>() == 8 { 64 } else { 32 };
+        let long = if core::mem::size_of::<usize>() == 8 {
+            64
+        } else {
+            32
+        };
         let bits = match at(i) {
             b'h' if at(i + 1) == b'h' => 8,
             b'h' => 16,
@@ -153,7 +165,11 @@ pub fn vformat(buf: &mut [u8], fmt: &[u8], args: &mut dyn Args) -> usize {
         i += 1;
         match conv {
             b'd' | b'i' => {
-                let v = if bits == 64 { args.long_long() } else { args.int() as i64 };
+                let v = if bits == 64 {
+                    args.long_long()
+                } else {
+                    args.int() as i64
+                };
                 let v = match bits {
                     8 => v as i8 as i64,
                     16 => v as i16 as i64,
@@ -162,7 +178,11 @@ pub fn vformat(buf: &mut [u8], fmt: &[u8], args: &mut dyn Args) -> usize {
                 integer(&mut out, &sp, v.unsigned_abs(), v < 0, 10, false, true);
             }
             b'u' | b'x' | b'X' | b'o' => {
-                let v = if bits == 64 { args.long_long() as u64 } else { args.uint() as u64 };
+                let v = if bits == 64 {
+                    args.long_long() as u64
+                } else {
+                    args.uint() as u64
+                };
                 let v = match bits {
                     8 => v as u8 as u64,
                     16 => v as u16 as u64,
@@ -188,7 +208,11 @@ pub fn vformat(buf: &mut [u8], fmt: &[u8], args: &mut dyn Args) -> usize {
             b's' => {
                 let p = args.cstr();
                 let s: &[u8] = if p.is_null() {
-                    if sp.prec < 0 || sp.prec >= 6 { b"(null)" } else { b"" }
+                    if sp.prec < 0 || sp.prec >= 6 {
+                        b"(null)"
+                    } else {
+                        b""
+                    }
                 } else {
                     let mut n = 0usize;
                     // SAFETY: `Args::cstr` guarantees the bytes are readable up to a NUL or up
@@ -202,7 +226,9 @@ pub fn vformat(buf: &mut [u8], fmt: &[u8], args: &mut dyn Args) -> usize {
                 };
                 padded(&mut out, &sp, b"", s, false);
             }
-            b'e' | b'E' | b'f' | b'F' | b'g' | b'G' | b'a' | b'A' => float(&mut out, &sp, conv, args.double()),
+            b'e' | b'E' | b'f' | b'F' | b'g' | b'G' | b'a' | b'A' => {
+                float(&mut out, &sp, conv, args.double())
+            }
             b'%' => out.put(b'%'),
             _ => out.bytes(&fmt[start..i]),
         }
@@ -255,7 +281,11 @@ fn utoa(mut v: u64, base: u64, up: bool, buf: &mut [u8; 24]) -> &[u8] {
     loop {
         let d = (v % base) as u8;
         i -= 1;
-        buf[i] = if d < 10 { b'0' + d } else { d - 10 + if up { b'A' } else { b'a' } };
+        buf[i] = if d < 10 {
+            b'0' + d
+        } else {
+            d - 10 + if up { b'A' } else { b'a' }
+        };
         v /= base;
         if v == 0 {
             return &buf[i..];
@@ -279,7 +309,11 @@ fn sign(sp: &Spec, neg: bool) -> &'static [u8] {
 /// %d %u %x %o %p: magnitude `v`, with glibc's precision, `#` and padding rules.
 fn integer(out: &mut Out, sp: &Spec, v: u64, neg: bool, base: u64, up: bool, signed: bool) {
     let mut tmp = [0u8; 24];
-    let ds: &[u8] = if sp.prec == 0 && v == 0 { b"" } else { utoa(v, base, up, &mut tmp) };
+    let ds: &[u8] = if sp.prec == 0 && v == 0 {
+        b""
+    } else {
+        utoa(v, base, up, &mut tmp)
+    };
     let prec = if sp.prec < 0 { 1 } else { sp.prec as usize };
     let mut zeros = prec.saturating_sub(ds.len());
     if base == 8 && sp.alt && zeros == 0 && ds.first() != Some(&b'0') {
@@ -302,90 +336,19 @@ fn integer(out: &mut Out, sp: &Spec, v: u64, neg: bool, base: u64, up: bool, sig
     pad_post(out, sp, n);
 }
 
-/// Capacity for significant decimal digits: an f64's exact expansion has at most 767.
-const DIG_CAP: usize = 800;
-
-/// Collects the decimal digits `core::fmt` prints for a non-negative float (`{:.*}` or
-/// `{:.*e}`): value = 0.D × 10^dp where D = b[..n] followed by zeros (trailing zeros are
-/// counted, not stored; leading zeros are dropped). A zero value has n = 0, dp = 1.
-struct Dig {
-    b: [u8; DIG_CAP],
-    n: usize,
-    zeros: usize,
-    dp: i32,
-    point: bool,
-    in_exp: bool,
-    exp_neg: bool,
-    exp: i32,
-}
-
-impl core::fmt::Write for Dig {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &c in s.as_bytes() {
-            if self.in_exp {
-                if c == b'-' {
-                    self.exp_neg = true;
-                } else {
-                    self.exp = self.exp * 10 + (c - b'0') as i32;
-                }
-                continue;
-            }
-            match c {
-                b'.' => self.point = true,
-                b'e' => self.in_exp = true,
-                b'0' if self.n == 0 => self.dp -= self.point as i32,
-                _ => {
-                    self.dp += !self.point as i32;
-                    if c == b'0' {
-                        self.zeros += 1;
-                    } else {
-                        while self.zeros > 0 && self.n < DIG_CAP {
-                            self.b[self.n] = b'0';
-                            self.n += 1;
-                            self.zeros -= 1;
-                        }
-                        if self.n < DIG_CAP {
-                            self.b[self.n] = c;
-                            self.n += 1;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
+/// Digit `i` of `d`'s digit string ('0' outside the stored digits).
+fn digit(d: &Decimal, i: i64) -> u8 {
+    if i >= 0 && (i as usize) < d.nd {
+        d.d[i as usize]
+    } else {
+        b'0'
     }
 }
 
-impl Dig {
-    /// Digits of `x` (finite, non-negative): `prec` digits after the point, in exponent style
-    /// (`{:.*e}`) if `exp`, else fixed (`{:.*}`).
-    fn new(x: f64, prec: usize, exp: bool) -> Dig {
-        let mut d = Dig { b: [0; DIG_CAP], n: 0, zeros: 0, dp: 0, point: false, in_exp: false, exp_neg: false, exp: 0 };
-        // Digits past 1100 after the point (fixed) or 767 significant (exponent) are all
-        // zeros, so cap what core::fmt computes (it also limits precision to u16).
-        let p = prec.min(1100);
-        let _ = if exp { write!(d, "{:.*e}", p, x) } else { write!(d, "{:.*}", p, x) };
-        d.dp += if d.exp_neg { -d.exp } else { d.exp };
-        if d.n == 0 {
-            d.dp = 1;
-        }
-        d
-    }
-
-    /// Digit `i` of D ('0' outside the stored digits).
-    fn at(&self, i: i64) -> u8 {
-        if i >= 0 && (i as usize) < self.n {
-            self.b[i as usize]
-        } else {
-            b'0'
-        }
-    }
-
-    /// Writes digits `from..to` of D.
-    fn put(&self, out: &mut Out, from: i64, to: i64) {
-        for i in from..to {
-            out.put(self.at(i));
-        }
+/// Writes digits `from..to` of `d`.
+fn put_digits(out: &mut Out, d: &Decimal, from: i64, to: i64) {
+    for i in from..to {
+        out.put(digit(d, i));
     }
 }
 
@@ -412,19 +375,41 @@ fn float(out: &mut Out, sp: &Spec, conv: u8, x: f64) {
         p = 1;
     }
     let mut fixed = lc == b'f';
-    let d = Dig::new(x, (p - (lc == b'g') as i64) as usize, !fixed);
+    // The exact decimal value, rounded to p digits after the point (%f), or to p+1 (%e) or p
+    // (%g) significant digits.
+    let bits = x.to_bits();
+    let be = (bits >> 52) as i32;
+    let mut d = Decimal::new(
+        bits & ((1 << 52) - 1) | ((be != 0) as u64) << 52,
+        be.max(1) - 1075,
+    );
+    d.round(if fixed {
+        d.dp as i64 + p
+    } else {
+        p + (lc == b'e') as i64
+    });
+    if d.nd == 0 {
+        d.dp = 1;
+    }
     if lc == b'g' {
         let e = d.dp as i64 - 1;
         fixed = p > e && e >= -4;
         p = if fixed { p - 1 - e } else { p - 1 };
         // glibc quirk, reproduced: `%#.Pg` of a value below 10^P that rounds up to 10^P
         // prints "1.e+P" (it picks the style before rounding, keeping %f's zero count).
-        if sp.alt && !fixed && e == p + 1 && e <= 22 && d.n == 1 && d.b[0] == b'1' && x < pow10(e) {
+        if sp.alt
+            && !fixed
+            && e == p + 1
+            && e <= 22
+            && d.nd == 1
+            && d.d[0] == b'1'
+            && x < pow10(e as i32)
+        {
             p = 0;
         }
         if !sp.alt {
-            // Drop trailing zeros (D has n significant digits).
-            p = p.min((d.n as i64 - if fixed { d.dp as i64 } else { 1 }).max(0));
+            // Drop trailing zeros (d has nd significant digits).
+            p = p.min((d.nd as i64 - if fixed { d.dp as i64 } else { 1 }).max(0));
         }
     }
     let point = p > 0 || sp.alt;
@@ -434,23 +419,29 @@ fn float(out: &mut Out, sp: &Spec, conv: u8, x: f64) {
         if dp <= 0 {
             out.put(b'0');
         }
-        d.put(out, 0, dp);
+        put_digits(out, &d, 0, dp);
         if point {
             out.put(b'.');
         }
-        d.put(out, dp, dp + p);
+        put_digits(out, &d, dp, dp + p);
         pad_post(out, sp, n);
     } else {
         let e = dp - 1;
         let mut tmp = [0u8; 24];
         let es = utoa(e.unsigned_abs(), 10, false, &mut tmp);
         let elen = es.len().max(2);
-        let n = pad_pre(out, sp, sg, 1 + point as usize + p as usize + 2 + elen, true);
-        out.put(d.at(0));
+        let n = pad_pre(
+            out,
+            sp,
+            sg,
+            1 + point as usize + p as usize + 2 + elen,
+            true,
+        );
+        out.put(digit(&d, 0));
         if point {
             out.put(b'.');
         }
-        d.put(out, 1, 1 + p);
+        put_digits(out, &d, 1, 1 + p);
         out.put(if up { b'E' } else { b'e' });
         out.put(if e < 0 { b'-' } else { b'+' });
         if es.len() < 2 {
@@ -461,15 +452,6 @@ fn float(out: &mut Out, sp: &Spec, conv: u8, x: f64) {
     }
 }
 
-/// 10^e for 0 <= e <= 22 (exact).
-fn pow10(e: i64) -> f64 {
-    let mut v = 1.0;
-    for _ in 0..e {
-        v *= 10.0;
-    }
-    v
-}
-
 /// %a of finite non-negative `x`, as glibc: `0x1.<hex>p±e` for normals, `0x0.<hex>p-1022`
 /// for subnormals, `0x0p+0` for zero; precision rounds half-to-even on the hex digits.
 fn hex_float(out: &mut Out, sp: &Spec, x: f64, sg: &[u8], up: bool) {
@@ -478,16 +460,30 @@ fn hex_float(out: &mut Out, sp: &Spec, x: f64, sg: &[u8], up: bool) {
     let be = (bits >> 52) as i64;
     let mut m = bits & M;
     let mut lead = (be != 0) as u8;
-    let e = if be != 0 { be - 1023 } else if m != 0 { -1022 } else { 0 };
+    let e = if be != 0 {
+        be - 1023
+    } else if m != 0 {
+        -1022
+    } else {
+        0
+    };
     // Significant hex digits after the point (13 nibbles, trailing zero nibbles dropped).
-    let nd = if m == 0 { 0 } else { 13 - (m.trailing_zeros() / 4) as usize };
+    let nd = if m == 0 {
+        0
+    } else {
+        13 - (m.trailing_zeros() / 4) as usize
+    };
     let p = if sp.prec < 0 { nd } else { sp.prec as usize };
     if p < nd {
         let sh = 4 * (13 - p) as u32;
         let rem = m & ((1 << sh) - 1);
         let half = 1u64 << (sh - 1);
         m -= rem;
-        let odd = if p > 0 { (m >> sh) & 1 } else { lead as u64 & 1 };
+        let odd = if p > 0 {
+            (m >> sh) & 1
+        } else {
+            lead as u64 & 1
+        };
         if rem > half || (rem == half && odd == 1) {
             m += 1 << sh;
             if m > M {
@@ -499,24 +495,27 @@ fn hex_float(out: &mut Out, sp: &Spec, x: f64, sg: &[u8], up: bool) {
     let point = p > 0 || sp.alt;
     let mut tmp = [0u8; 24];
     let es = utoa(e.unsigned_abs(), 10, false, &mut tmp);
-    let prefix: &[u8] = match (sg.first(), up) {
-        (None, false) => b"0x",
-        (None, true) => b"0X",
-        (Some(b'-'), false) => b"-0x",
-        (Some(b'-'), true) => b"-0X",
-        (Some(b'+'), false) => b"+0x",
-        (Some(b'+'), true) => b"+0X",
-        (_, false) => b" 0x",
-        (_, true) => b" 0X",
-    };
+    let mut pre = [b'0', b'0', b'x' - up as u8 * 32];
+    if let Some(&c) = sg.first() {
+        pre[0] = c;
+    }
+    let prefix = &pre[sg.is_empty() as usize..];
     let n = pad_pre(out, sp, prefix, 1 + point as usize + p + 2 + es.len(), true);
     out.put(b'0' + lead);
     if point {
         out.put(b'.');
     }
     for i in 0..p {
-        let d = if i < 13 { ((m >> (48 - 4 * i)) & 15) as u8 } else { 0 };
-        out.put(if d < 10 { b'0' + d } else { d - 10 + if up { b'A' } else { b'a' } });
+        let d = if i < 13 {
+            ((m >> (48 - 4 * i)) & 15) as u8
+        } else {
+            0
+        };
+        out.put(if d < 10 {
+            b'0' + d
+        } else {
+            d - 10 + if up { b'A' } else { b'a' }
+        });
     }
     out.put(if up { b'P' } else { b'p' });
     out.put(if e < 0 { b'-' } else { b'+' });
@@ -538,10 +537,13 @@ mod tests {
 
     struct V<'a>(&'a [A]);
 
-    // SAFETY: every `S` in the tests points at a NUL-terminated literal or is null.
+    // SAFETY: every `S` in the tests is null, a NUL-terminated literal, or (b"abcdef", read by
+    // a `%.3s`) readable up to the precision.
     unsafe impl Args for V<'_> {
         fn int(&mut self) -> i32 {
-            let (A::I(v), r) = (&self.0[0], &self.0[1..]) else { panic!("int") };
+            let (A::I(v), r) = (&self.0[0], &self.0[1..]) else {
+                panic!("int")
+            };
             self.0 = r;
             *v
         }
@@ -549,22 +551,30 @@ mod tests {
             self.int() as u32
         }
         fn long_long(&mut self) -> i64 {
-            let (A::L(v), r) = (&self.0[0], &self.0[1..]) else { panic!("long long") };
+            let (A::L(v), r) = (&self.0[0], &self.0[1..]) else {
+                panic!("long long")
+            };
             self.0 = r;
             *v
         }
         fn double(&mut self) -> f64 {
-            let (A::D(v), r) = (&self.0[0], &self.0[1..]) else { panic!("double") };
+            let (A::D(v), r) = (&self.0[0], &self.0[1..]) else {
+                panic!("double")
+            };
             self.0 = r;
             *v
         }
         fn ptr(&mut self) -> usize {
-            let (A::P(v), r) = (&self.0[0], &self.0[1..]) else { panic!("ptr") };
+            let (A::P(v), r) = (&self.0[0], &self.0[1..]) else {
+                panic!("ptr")
+            };
             self.0 = r;
             *v
         }
         fn cstr(&mut self) -> *const u8 {
-            let (A::S(v), r) = (&self.0[0], &self.0[1..]) else { panic!("cstr") };
+            let (A::S(v), r) = (&self.0[0], &self.0[1..]) else {
+                panic!("cstr")
+            };
             self.0 = r;
             *v
         }
@@ -578,21 +588,93 @@ mod tests {
 
     #[test]
     fn integers() {
-        assert_eq!(f("%d|%5d|%-5d|%05d|%+d|% d", &[A::I(42), A::I(-42), A::I(7), A::I(-7), A::I(0), A::I(3)]), "42|  -42|7    |-0007|+0| 3");
-        assert_eq!(f("%.0d|%+.0d|%.3d|%08.3d", &[A::I(0), A::I(0), A::I(-5), A::I(5)]), "|+|-005|     005");
-        assert_eq!(f("%#x|%#X|%#x|%#.0x|%x", &[A::I(255), A::I(255), A::I(0), A::I(0), A::I(-1)]), "0xff|0XFF|0|0|ffffffff".replace("|0|0|", "|0||"));
-        assert_eq!(f("%#o|%#o|%#.0o|%.0o|%#.3o|%#5o", &[A::I(8), A::I(0), A::I(0), A::I(0), A::I(8), A::I(8)]), "010|0|0||010|  010");
-        assert_eq!(f("%hhd|%hd|%hhu|%lld|%llx", &[A::I(255), A::I(65535), A::I(-1), A::L(i64::MIN), A::L(-1)]), "-1|-1|255|-9223372036854775808|ffffffffffffffff");
-        assert_eq!(f("%+u|% x|%*d|%-*d|%.*d", &[A::I(1), A::I(1), A::I(4), A::I(1), A::I(-4), A::I(2), A::I(-1), A::I(3)]), "1|1|   1|2   |3");
-        assert_eq!(f("%lld %-10d|%#x", &[A::L(1 << 40), A::I(-3), A::I(26)]), "1099511627776 -3        |0x1a");
+        assert_eq!(
+            f(
+                "%d|%5d|%-5d|%05d|%+d|% d",
+                &[A::I(42), A::I(-42), A::I(7), A::I(-7), A::I(0), A::I(3)]
+            ),
+            "42|  -42|7    |-0007|+0| 3"
+        );
+        assert_eq!(
+            f(
+                "%.0d|%+.0d|%.3d|%08.3d",
+                &[A::I(0), A::I(0), A::I(-5), A::I(5)]
+            ),
+            "|+|-005|     005"
+        );
+        assert_eq!(
+            f(
+                "%#x|%#X|%#x|%#.0x|%x",
+                &[A::I(255), A::I(255), A::I(0), A::I(0), A::I(-1)]
+            ),
+            "0xff|0XFF|0|0|ffffffff".replace("|0|0|", "|0||")
+        );
+        assert_eq!(
+            f(
+                "%#o|%#o|%#.0o|%.0o|%#.3o|%#5o",
+                &[A::I(8), A::I(0), A::I(0), A::I(0), A::I(8), A::I(8)]
+            ),
+            "010|0|0||010|  010"
+        );
+        assert_eq!(
+            f(
+                "%hhd|%hd|%hhu|%lld|%llx",
+                &[A::I(255), A::I(65535), A::I(-1), A::L(i64::MIN), A::L(-1)]
+            ),
+            "-1|-1|255|-9223372036854775808|ffffffffffffffff"
+        );
+        assert_eq!(
+            f(
+                "%+u|% x|%*d|%-*d|%.*d",
+                &[
+                    A::I(1),
+                    A::I(1),
+                    A::I(4),
+                    A::I(1),
+                    A::I(-4),
+                    A::I(2),
+                    A::I(-1),
+                    A::I(3)
+                ]
+            ),
+            "1|1|   1|2   |3"
+        );
+        assert_eq!(
+            f("%lld %-10d|%#x", &[A::L(1 << 40), A::I(-3), A::I(26)]),
+            "1099511627776 -3        |0x1a"
+        );
     }
 
     #[test]
     fn chars_strings_pointers() {
-        assert_eq!(f("%c%3c%-3c|", &[A::I(b'a' as i32), A::I(b'b' as i32), A::I(b'c' as i32)]), "a  bc  |");
+        assert_eq!(
+            f(
+                "%c%3c%-3c|",
+                &[A::I(b'a' as i32), A::I(b'b' as i32), A::I(b'c' as i32)]
+            ),
+            "a  bc  |"
+        );
         assert_eq!(f("[%c]", &[A::I(0)]), "[\0]");
-        assert_eq!(f("%5.2s|%s|%.3s|%s|%.5s", &[A::S(b"hello\0".as_ptr()), A::S(b"x\0".as_ptr()), A::S(b"abcdef".as_ptr()), A::S(core::ptr::null()), A::S(core::ptr::null())]), "   he|x|abc|(null)|");
-        assert_eq!(f("%p|%10p|%-8p|%p|%+p", &[A::P(0), A::P(0), A::P(0x1a), A::P(255), A::P(1)]), "(nil)|     (nil)|0x1a    |0xff|+0x1");
+        assert_eq!(
+            f(
+                "%5.2s|%s|%.3s|%s|%.5s",
+                &[
+                    A::S(c"hello".as_ptr() as *const u8),
+                    A::S(c"x".as_ptr() as *const u8),
+                    A::S(b"abcdef".as_ptr()),
+                    A::S(core::ptr::null()),
+                    A::S(core::ptr::null())
+                ]
+            ),
+            "   he|x|abc|(null)|"
+        );
+        assert_eq!(
+            f(
+                "%p|%10p|%-8p|%p|%+p",
+                &[A::P(0), A::P(0), A::P(0x1a), A::P(255), A::P(1)]
+            ),
+            "(nil)|     (nil)|0x1a    |0xff|+0x1"
+        );
         assert_eq!(f("100%% %y", &[]), "100% %y");
     }
 
@@ -612,7 +694,7 @@ mod tests {
         assert_eq!(g("%G", 1e-10), "1E-10");
         assert_eq!(g("%.0f|", 2.5) + &g("%.0f", 3.5), "2|4");
         assert_eq!(g("%f", -0.0), "-0.000000");
-        assert_eq!(g("%+08.2f", 3.14159), "+0003.14");
+        assert_eq!(g("%+08.2f", 1.23456), "+0001.23");
         assert_eq!(g("%-8.1f|", 2.25), "2.2     |");
         assert_eq!(g("%e", 0.0), "0.000000e+00");
         assert_eq!(g("%#.0e", 5.0), "5.e+00");
@@ -620,9 +702,17 @@ mod tests {
         assert_eq!(g("%E", 1.5e-7), "1.500000E-07");
         assert_eq!(g("%.3f", 1e-300), "0.000");
         assert_eq!(g("%.99f", 0.1), "0.100000000000000005551115123125782702118158340454101562500000000000000000000000000000000000000000000");
-        assert!(g("%.1074e", f64::from_bits(1)).starts_with("4.9406564584124654417656879286822137236505980e-324".split('e').next().unwrap()));
+        assert!(g("%.1074e", f64::from_bits(1)).starts_with(
+            "4.9406564584124654417656879286822137236505980e-324"
+                .split('e')
+                .next()
+                .unwrap()
+        ));
         assert!(g("%.1074e", f64::from_bits(1)).ends_with("000e-324"));
-        assert_eq!(g("%05f|", f64::INFINITY) + &g("%-6F|", f64::NAN) + &g("%e", -f64::NAN), "  inf|NAN   |-nan");
+        assert_eq!(
+            g("%05f|", f64::INFINITY) + &g("%-6F|", f64::NAN) + &g("%e", -f64::NAN),
+            "  inf|NAN   |-nan"
+        );
         assert_eq!(g("%+g", f64::NEG_INFINITY), "-inf");
         assert_eq!(g("%.20g", 0.1), "0.10000000000000000555");
         // glibc's %#g rounding quirk.
@@ -651,7 +741,13 @@ mod tests {
         assert_eq!(g("%.2a", 1.0), "0x1.00p+0");
         assert_eq!(g("%#a", 1.0), "0x1.p+0");
         assert_eq!(g("%.1a", 1.96875), "0x2.0p+0");
-        assert_eq!(f("%12a|%-12a|%012a|%+.1A", &[A::D(1.0), A::D(-1.0), A::D(-1.0), A::D(2.0)]), "      0x1p+0|-0x1p+0     |-0x000001p+0|+0X1.0P+1");
+        assert_eq!(
+            f(
+                "%12a|%-12a|%012a|%+.1A",
+                &[A::D(1.0), A::D(-1.0), A::D(-1.0), A::D(2.0)]
+            ),
+            "      0x1p+0|-0x1p+0     |-0x000001p+0|+0X1.0P+1"
+        );
         assert_eq!(g("%.15a", 1.0), "0x1.000000000000000p+0");
     }
 }

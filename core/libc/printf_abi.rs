@@ -80,11 +80,23 @@ unsafe fn c_len(s: *const u8) -> usize {
 /// `fmt` must be a NUL-terminated format string; `ap` must hold arguments matching it as C's
 /// `vsnprintf` requires; `buf` must be writable for `n` bytes (it may be null when `n` is 0).
 #[no_mangle]
-pub unsafe extern "C" fn cu_vsnprintf(buf: *mut u8, n: usize, fmt: *const u8, ap: *const u8) -> i32 {
+pub unsafe extern "C" fn cu_vsnprintf(
+    buf: *mut u8,
+    n: usize,
+    fmt: *const u8,
+    ap: *const u8,
+) -> i32 {
     // SAFETY: the caller guarantees `fmt` is NUL-terminated and `buf` writable for `n` bytes.
     let (fmt, out): (&[u8], &mut [u8]) = unsafe {
         let fmt = core::slice::from_raw_parts(fmt, c_len(fmt));
-        (fmt, if n == 0 || buf.is_null() { &mut [] } else { core::slice::from_raw_parts_mut(buf, n) })
+        (
+            fmt,
+            if n == 0 || buf.is_null() {
+                &mut []
+            } else {
+                core::slice::from_raw_parts_mut(buf, n)
+            },
+        )
     };
     vformat(out, fmt, &mut VaList(ap)) as i32
 }
