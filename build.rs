@@ -19,8 +19,9 @@ const LUA_LIBS: &[&str] = &[
 /// The call machinery, built for speed (-O2) while the rest is -Oz; csrc/cu_vm.c (the
 /// interpreter loop with ldebug.c) joins it.
 const LUA_HOT: &[&str] = &["ldo"];
-/// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, and Lua's
-/// string library with its pattern matching charged to the instruction budget.
+/// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, Lua's
+/// string library with its pattern matching charged to the instruction budget, and `load`
+/// with binary chunks checked by the bytecode validator.
 const CU_C: &[&str] = &["cu_iolib", "cu_oslib", "cu_output", "cu_strlib"];
 /// The freestanding libc pieces only the wasm build needs (the host has glibc).
 const CU_WASM_C: &[&str] = &["cu_printf", "cu_stdio"];

@@ -60,6 +60,8 @@ pub struct Instance {
     warnings_on: bool,
     /// A warning is being continued (`lua_warning` with `tocont`).
     warning_open: bool,
+    /// The bytecode validator passed the chunk being loaded (core/bytecode_gate.rs).
+    pub(crate) chunk_gate_open: bool,
 }
 
 /// `lua_getextraspace`: the pointer-sized area before every thread, copied into new
@@ -72,7 +74,7 @@ unsafe fn extra_space(l: *mut lua_State) -> *mut *mut Instance {
 ///
 /// # Safety
 /// `l` must be a thread of a state created by `Instance::new`.
-unsafe fn instance_of<'a>(l: *mut lua_State) -> &'a mut Instance {
+pub(crate) unsafe fn instance_of<'a>(l: *mut lua_State) -> &'a mut Instance {
     // SAFETY: `Instance::new` stores the boxed instance there before any Lua code runs,
     // and the box outlives the state.
     &mut **extra_space(l)
@@ -103,6 +105,7 @@ impl Instance {
             seed,
             warnings_on: false,
             warning_open: false,
+            chunk_gate_open: false,
         });
         inst.arena.fail_countdown = fail_at;
         let _scope = inst.enter();

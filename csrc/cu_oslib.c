@@ -97,33 +97,21 @@ static long long localoffset (long long t) {
 
 
 /*
-** The host tells only offsets. As JS libraries do, take the standard offset of a year
-** to be the smaller of those of January 1 and July 1, and daylight saving time to be in
-** effect when the offset is larger. A year without DST gets a daylight offset one hour
-** ahead, which is what glibc's mktime assumes then.
+** Local time at 't'. The host tells only offsets: as JS libraries do, the standard
+** offset of a year ('*std') is the smaller of those of January 1 and July 1, and daylight
+** saving time is in effect when the offset is larger. A year without DST gets a daylight
+** offset ('*dst') one hour ahead, which is what glibc's mktime assumes then.
 */
-typedef struct Zone { long long off, std, dst; } Zone;
-
-static void zoneat (long long t, Zone *z) {
-  CuTm tm;
-  z->off = z->std = z->dst = localoffset(t);
-  if (breakdown(t, z->off, 0, &tm)) {
-    long long y = (long long)tm.year + 1900;
-    long long o1 = localoffset(days_from_civil(y, 1, 1) * 86400 - z->off);
-    long long o2 = localoffset(days_from_civil(y, 7, 1) * 86400 - z->off);
-    z->std = (o1 < o2) ? o1 : o2;
-    z->dst = (o1 < o2) ? o2 : o1;
-  }
-  if (z->dst == z->std) z->dst = z->std + 3600;
-}
-
-
-/* local time at 't', with its daylight saving flag */
-static int localtm (long long t, CuTm *tm) {
-  Zone z;
-  zoneat(t, &z);
-  if (!breakdown(t, z.off, 0, tm)) return 0;
-  tm->isdst = z.off > z.std;
+static int localtm (long long t, CuTm *tm, long long *std, long long *dst) {
+  long long off = localoffset(t), y, o1, o2;
+  if (!breakdown(t, off, 0, tm)) return 0;
+  y = (long long)tm->year + 1900;
+  o1 = localoffset(days_from_civil(y, 1, 1) * 86400 - off);
+  o2 = localoffset(days_from_civil(y, 7, 1) * 86400 - off);
+  *std = (o1 < o2) ? o1 : o2;
+  *dst = (o1 < o2) ? o2 : o1;
+  if (*dst == *std) *dst = *std + 3600;
+  tm->isdst = off > *std;
   return 1;
 }
 
@@ -344,8 +332,10 @@ static int os_date (lua_State *L) {
     ok = breakdown(t, 0, 1, &tm);
     s++;  /* skip '!' */
   }
-  else if (strcmp(s, "*t") == 0)
-    ok = localtm(t, &tm);
+  else if (strcmp(s, "*t") == 0) {
+    long long std, dst;
+    ok = localtm(t, &tm, &std, &dst);
+  }
   else  /* no conversion shows daylight saving time */
     ok = breakdown(t, localoffset(t), 0, &tm);
   if (!ok)  /* invalid date? */
@@ -373,26 +363,33 @@ static int os_date (lua_State *L) {
 }
 
 
-/* glibc's mktime: normalises the fields through the time they denote */
+/* glibc's mktime: normalises the fields through the time they denote. As glibc does,
+   the offset is that of the time with the seconds clamped to 0-59; the seconds beyond
+   are added afterwards. */
 static int mktm (CuTm *tm, int isdst, long long *res) {
   long long y = (long long)tm->year + 1900 + tm->mon / 12;
   int m = tm->mon % 12;
-  long long lt, t, o1, o2;
+  int sec = (tm->sec < 0) ? 0 : (tm->sec > 59) ? 59 : tm->sec;
+  long long lt, t, o1, o2, std, dst;
   if (m < 0) { m += 12; y--; }
   lt = (days_from_civil(y, m + 1, 1) + tm->mday - 1) * 86400
-     + tm->hour * 3600LL + tm->min * 60LL + tm->sec;
+     + tm->hour * 3600LL + tm->min * 60LL + sec;
   o1 = localoffset(lt);  /* find t with t + offset(t) == lt */
   t = lt - o1;
   o2 = localoffset(t);
-  if (o2 != o1) t = lt - o2;
-  if (isdst >= 0) {  /* asked for standard or daylight time? */
-    Zone z;
-    zoneat(t, &z);
-    if ((z.off > z.std) != (isdst > 0))  /* not what is in effect at 't': */
-      t = lt - (isdst > 0 ? z.dst : z.std);  /* use the offset asked for */
+  if (o2 != o1) {
+    t = lt - o2;
+    if (localoffset(t) != o2)  /* 'lt' is skipped by a change to a larger offset: */
+      t = lt - (o1 < o2 ? o1 : o2);  /* take it in the offset before the change */
   }
+  if (isdst >= 0) {  /* asked for standard or daylight time? */
+    CuTm cur;
+    if (localtm(t, &cur, &std, &dst) && (cur.isdst != (isdst > 0) || t + cur.off != lt))
+      t = lt - (isdst > 0 ? dst : std);  /* not in effect: use the offset asked for */
+  }
+  t += (long long)tm->sec - sec;
   *res = t;
-  return localtm(t, tm);
+  return localtm(t, tm, &std, &dst);
 }
 
 

@@ -6,7 +6,7 @@
 #include "ldebug.c"
 
 static inline int cu_count_step(lua_State *L, const Instruction *pc) {
-  if (L->hookmask == LUA_MASKCOUNT && L->hookcount > 1 && L->allowhook) {
+  if (L->hookmask == LUA_MASKCOUNT && L->hookcount > 1) {
     L->hookcount--;
     return 1; /* keep the trap on */
   }

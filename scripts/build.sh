@@ -28,5 +28,5 @@ graph=target/cu.exports.json
 mkdir -p dist
 wasm-metadce "${features[@]}" --debuginfo --graph-file "$graph" "$raw" -o target/cu.dce.wasm > /dev/null
 wasm-opt -Oz "${features[@]}" --debuginfo target/cu.dce.wasm -o target/cu.names.wasm
-wasm-opt "${features[@]}" --strip-debug --strip-producers target/cu.names.wasm -o dist/cu.wasm
+wasm-opt "${features[@]}" --strip-debug --strip-producers --strip-target-features target/cu.names.wasm -o dist/cu.wasm
 printf 'dist/cu.wasm: %s bytes, %s gzip\n' "$(stat -c %s dist/cu.wasm)" "$(gzip -9c dist/cu.wasm | wc -c)"
