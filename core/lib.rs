@@ -8,6 +8,7 @@ extern crate alloc;
 
 pub mod arena;
 mod bytecode_gate;
+pub mod codec;
 mod current;
 #[cfg(target_arch = "wasm32")]
 mod exports;

@@ -172,6 +172,23 @@ extern "C" {
     pub fn cu_open_io(l: *mut lua_State) -> c_int;
     /// csrc/cu_iolib.c: `package.loaded`/`package.preload` and `require`.
     pub fn cu_open_package(l: *mut lua_State) -> c_int;
+
+    // ---- core/codec (the value serializer) ----
+    pub fn lua_dump(
+        l: *mut lua_State,
+        writer: unsafe extern "C" fn(*mut lua_State, *const c_void, usize, *mut c_void) -> c_int,
+        data: *mut c_void,
+        strip: c_int,
+    ) -> c_int;
+    pub fn lua_getupvalue(l: *mut lua_State, funcindex: c_int, n: c_int) -> *const c_char;
+    pub fn lua_setupvalue(l: *mut lua_State, funcindex: c_int, n: c_int) -> *const c_char;
+    pub fn lua_upvalueid(l: *mut lua_State, fidx: c_int, n: c_int) -> *mut c_void;
+    pub fn lua_upvaluejoin(l: *mut lua_State, fidx1: c_int, n1: c_int, fidx2: c_int, n2: c_int);
+    pub fn lua_iscfunction(l: *mut lua_State, idx: c_int) -> c_int;
+    pub fn lua_rawequal(l: *mut lua_State, idx1: c_int, idx2: c_int) -> c_int;
+    pub fn lua_newuserdatauv(l: *mut lua_State, sz: usize, nuvalue: c_int) -> *mut c_void;
+    pub fn lua_getallocf(l: *mut lua_State, ud: *mut *mut c_void) -> lua_Alloc;
+    // ---- end core/codec ----
 }
 
 /// lua.h: `lua_upvalueindex`.

@@ -1,0 +1,1 @@
+//! codec: the value serializer for persistence (work in progress).
