@@ -147,20 +147,34 @@ test('other instances are unaffected by a dead one', async () => {
   healthy.close();
 });
 
-// Lua answers a failed allocation with an emergency collection and a retry, so a single
-// failure is often absorbed; what matters is that none traps or corrupts the state.
-test('cu_fail_alloc: an allocation failure anywhere is absorbed or LUA_MEMORY, never a trap', async () => {
+// cu_fail_alloc(n) makes the nth Lua allocation from now, and every later one, fail (as
+// Lua's ltests.c does). Every allocation point of a compute is tried in the built module:
+// each ends in success or LUA_MEMORY, never a trap, and no arena space is leaked.
+test('cu_fail_alloc: every allocation point fails cleanly and leaks nothing', async () => {
   const { lua, exports } = await newLuaWithExports({ heapSize: 1 << 20 });
-  const src = 'local t = {} for i = 1, 200 do t[i] = {i, tostring(i)} end return #t, table.concat(t[1], ",")';
-  for (let n = 1; n <= 400; n += 7) {
+  const src = 'local t = {} for i = 1, 50 do t[i] = {i, tostring(i)} end return #t, table.concat(t[1], ",")';
+  assert.deepEqual(await lua.computeAll(src), [50, '1,1']);
+  await lua.gc();
+  const baseline = (await lua.stats()).heapUsed;
+  let failures = 0;
+  for (let n = 1; ; n++) {
     exports.cu_fail_alloc(n);
+    let ok = true;
     try {
-      assert.deepEqual(await lua.computeAll(src), [200, '1,1']);
+      assert.deepEqual(await lua.computeAll(src), [50, '1,1']);
     } catch (e) {
       if (e.code !== 'LUA_MEMORY') throw e;
+      ok = false;
+      failures++;
     }
+    for (const op of [() => lua.stats(), () => lua.gc()]) await op(); // the other ops, still failing
     exports.cu_fail_alloc(0);
+    await lua.gc();
+    assert.ok((await lua.stats()).heapUsed <= baseline + 512, `arena space leaked after failing allocation ${n}`);
     assert.equal(await lua.compute('return 40 + 2'), 42, `after failing allocation ${n}`);
+    if (ok) break;
+    assert.ok(n < 5000);
   }
+  assert.ok(failures > 20, `only ${failures} allocation points`);
   lua.close();
 });
