@@ -19,10 +19,11 @@ const LUA_LIBS: &[&str] = &[
 /// The call machinery, built for speed (-O2) while the rest is -Oz; csrc/cu_vm.c (the
 /// interpreter loop with ldebug.c) joins it.
 const LUA_HOT: &[&str] = &["ldo"];
-/// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, Lua's
-/// string library with its pattern matching charged to the instruction budget, and `load`
-/// with binary chunks checked by the bytecode validator.
+/// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, and Lua's
+/// string library with its pattern matching charged to the instruction budget.
 const CU_C: &[&str] = &["cu_iolib", "cu_oslib", "cu_output", "cu_strlib"];
+/// With the "persistence" feature: `load` with binary chunks checked by the validator.
+const CU_PERSISTENCE_C: &[&str] = &["cu_load"];
 /// The freestanding libc pieces only the wasm build needs (the host has glibc).
 const CU_WASM_C: &[&str] = &["cu_printf", "cu_stdio"];
 
@@ -46,6 +47,9 @@ fn main() {
     main_files.extend(files(CU_C, &csrc));
     if wasm {
         main_files.extend(files(CU_WASM_C, &csrc));
+    }
+    if env::var_os("CARGO_FEATURE_PERSISTENCE").is_some() {
+        main_files.extend(files(CU_PERSISTENCE_C, &csrc));
     }
 
     compile("cu_lua", &main_files, None, wasm, &lua, &csrc, true);

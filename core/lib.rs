@@ -7,7 +7,10 @@
 extern crate alloc;
 
 pub mod arena;
+#[cfg(feature = "persistence")]
+pub mod bytecode;
 mod bytecode_gate;
+#[cfg(feature = "persistence")]
 pub mod codec;
 mod current;
 #[cfg(target_arch = "wasm32")]
@@ -15,7 +18,11 @@ mod exports;
 pub mod host;
 pub mod libc;
 pub mod lua;
+#[cfg(feature = "persistence")]
+mod memory_table;
 pub mod output;
+#[cfg(feature = "persistence")]
+mod persist;
 pub mod protocol;
 pub mod runtime;
 pub mod wire;

@@ -2,6 +2,8 @@
 //! docs/ARCHITECTURE.md). exports.rs moves the bytes; this file gives them meaning, and
 //! runs on the host too so the protocol is tested there.
 
+#[cfg(feature = "persistence")]
+use crate::persist;
 use crate::runtime::{Instance, Status};
 use crate::wire::Encoder;
 use alloc::vec::Vec;
@@ -10,6 +12,10 @@ pub const OP_COMPUTE: u32 = 1;
 pub const OP_OUTPUT: u32 = 2;
 pub const OP_STATS: u32 = 3;
 pub const OP_GC: u32 = 4;
+pub const OP_SERIALIZE: u32 = 5;
+pub const OP_DESERIALIZE: u32 = 6;
+pub const OP_LOAD_BYTECODE: u32 = 7;
+pub const OP_PERSIST_FUNCTION: u32 = 8;
 
 /// COMPUTE request flag: return every value instead of the first.
 pub const COMPUTE_ALL: u8 = 1;
@@ -18,8 +24,8 @@ pub const COMPUTE_ALL: u8 = 1;
 pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8>) -> Status {
     reply.clear();
     match op {
-        OP_COMPUTE => match split_compute(request) {
-            Some((flags, name, source)) => inst.compute(source, name, flags & COMPUTE_ALL != 0, reply),
+        OP_COMPUTE => match split_named(request) {
+            Some((flags, name, source)) => inst.compute(source, name, *flags & COMPUTE_ALL != 0, reply),
             None => bad_argument(reply, "COMPUTE request is truncated"),
         },
         OP_OUTPUT => {
@@ -35,6 +41,14 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
             enc.put_int(inst.used as i64);
             Status::Ok
         }
+        #[cfg(feature = "persistence")]
+        OP_SERIALIZE => persist::serialize(inst, request, reply),
+        #[cfg(feature = "persistence")]
+        OP_DESERIALIZE => persist::deserialize(inst, request, reply),
+        #[cfg(feature = "persistence")]
+        OP_LOAD_BYTECODE => persist::load_bytecode(inst, request, reply),
+        #[cfg(feature = "persistence")]
+        OP_PERSIST_FUNCTION => persist::persist_function(inst, request, reply),
         OP_GC => {
             inst.collect();
             Encoder::new(reply).put_u32(0);
@@ -44,12 +58,17 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
     }
 }
 
-/// `u8 flags, u16 name_len, name, source`.
-fn split_compute(req: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&flags, rest) = req.split_first()?;
-    let len = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
-    let name = rest.get(2..2 + len)?;
-    Some((flags, name, &rest[2 + len..]))
+/// `u8 flags, u16 name_len, name, rest`.
+pub(crate) fn split_named(req: &[u8]) -> Option<(&u8, &[u8], &[u8])> {
+    let (flags, rest) = req.split_first()?;
+    let (name, rest) = split_name(rest)?;
+    Some((flags, name, rest))
+}
+
+/// `u16 name_len, name, rest`.
+pub(crate) fn split_name(req: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u16::from_le_bytes(req.get(..2)?.try_into().ok()?) as usize;
+    Some((req.get(2..2 + len)?, &req[2 + len..]))
 }
 
 /// The error reply for a malformed request.

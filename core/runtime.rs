@@ -36,6 +36,10 @@ pub enum Status {
     LuaExit = -6,
     Conversion = -7,
     NotInitialized = -8,
+    BadBytecode = -9,
+    NotSerializable = -10,
+    BadData = -11,
+    NotAFunction = -12,
 }
 
 /// Why the running call must stop whatever the script does (pcall cannot catch it).
@@ -62,6 +66,9 @@ pub struct Instance {
     warning_open: bool,
     /// The bytecode validator passed the chunk being loaded (core/bytecode_gate.rs).
     pub(crate) chunk_gate_open: bool,
+    /// Byte buffers of C functions that are running (see `scratch_push`). A buffer left
+    /// behind by a Lua error is dropped at the end of the call or by an outer owner.
+    scratch: Vec<Box<Vec<u8>>>,
 }
 
 /// `lua_getextraspace`: the pointer-sized area before every thread, copied into new
@@ -106,6 +113,7 @@ impl Instance {
             warnings_on: false,
             warning_open: false,
             chunk_gate_open: false,
+            scratch: Vec::new(),
         });
         inst.arena.fail_countdown = fail_at;
         let _scope = inst.enter();
@@ -207,6 +215,48 @@ impl Instance {
         }
     }
 
+    /// A fresh byte buffer for a C function that may raise Lua errors: Rust-owned values
+    /// can't live in its frame (an error skips their destructors), so the instance owns the
+    /// buffer. Returns its mark and a pointer that stays valid until `scratch_pop(mark)`
+    /// or the end of the call, whichever comes first.
+    #[cfg(feature = "persistence")]
+    pub(crate) fn scratch_push(&mut self) -> (usize, *mut Vec<u8>) {
+        let mark = self.scratch.len();
+        self.scratch.push(Box::new(Vec::new()));
+        (mark, &mut *self.scratch[mark] as *mut Vec<u8>)
+    }
+
+    /// Drops the buffer of `mark`, and any left above it by errors caught inside.
+    #[cfg(feature = "persistence")]
+    pub(crate) fn scratch_pop(&mut self, mark: usize) {
+        self.scratch.truncate(mark);
+    }
+
+    /// Runs `f` (a C function receiving `ctx` as a light userdata argument) as one protected
+    /// call with the instance's budget, as `compute` runs a chunk. On failure the error
+    /// reply is in `reply`. Returns Cu's status and Lua's.
+    #[cfg(feature = "persistence")]
+    pub(crate) fn call_protected(&mut self, f: lua_CFunction, ctx: *mut c_void, reply: &mut Vec<u8>) -> (Status, c_int) {
+        let _scope = self.enter();
+        reply.clear();
+        let l = self.l;
+        self.begin_call();
+        // SAFETY: `l` is this instance's state; `f` runs protected.
+        unsafe {
+            lua_settop(l, 0);
+            lua_pushcfunction(l, message_handler);
+            lua_pushcfunction(l, f);
+            lua_pushlightuserdata(l, ctx);
+            let lua_status = lua_pcall(l, 1, 0, 1);
+            let status = self.end_call(lua_status);
+            if status != Status::Ok {
+                self.error_reply(reply, status, lua_status);
+            }
+            lua_settop(l, 0);
+            (status, lua_status)
+        }
+    }
+
     /// Full garbage collection.
     pub fn collect(&mut self) {
         let _scope = self.enter();
@@ -238,6 +288,7 @@ impl Instance {
     /// the script turned the error into.
     fn end_call(&mut self, lua_status: c_int) -> Status {
         let abort = core::mem::replace(&mut self.abort, Abort::None);
+        self.scratch.clear();
         // SAFETY: `l` is valid. Between calls no budget runs (an abort also left a period
         // of 1 behind). Without a budget, hooks the script set with debug.sethook stay.
         if self.limit > 0 || abort != Abort::None {
@@ -423,6 +474,9 @@ unsafe extern "C" fn count_hook(l: *mut lua_State, _ar: *mut lua_Debug) {
 }
 
 extern "C" {
+    /// csrc/cu_load.c: replaces `load` with the version that validates binary chunks.
+    #[cfg(feature = "persistence")]
+    fn cu_wrap_load(l: *mut lua_State);
     /// csrc/cu_strlib.c: sets the work the string library may still do in this call.
     fn cu_budget_set(steps: i64);
 }
@@ -506,6 +560,17 @@ unsafe extern "C" fn open_libraries(l: *mut lua_State) -> c_int {
         luaL_requiref(l, name.as_ptr(), open, 1);
         lua_pop(l, 1);
     }
+    // The error record, made now so that it sits low in the arena: created by the first
+    // error of a call, it could split a large free block for good.
+    lua_createtable(l, 2, 0);
+    lua_rawsetp(l, LUA_REGISTRYINDEX, error_record_key());
+    // Binary chunks pass the bytecode validator before `load` may run them; without the
+    // validator (feature "persistence" off) the gate refuses every binary chunk.
+    #[cfg(feature = "persistence")]
+    cu_wrap_load(l);
+    // Memory (alias _home): the persisted root table.
+    #[cfg(feature = "persistence")]
+    crate::memory_table::open(l);
     // No file system: the base library's file loaders are absent, not pretending.
     for name in [c"dofile", c"loadfile"] {
         lua_pushnil(l);
@@ -571,9 +636,16 @@ mod tests {
     fn load_sees_error_values_unchanged() {
         let mut inst = Instance::new(0, 0, [1, 2]).unwrap();
         let (s, r) = run(&mut inst, "local f, e = load(function() error({}) end) assert(type(e) == 'table') \
-            local f, e = load(string.dump(function() end)) return e");
+            local d = string.dump(function(a) for i = 1, 3 do a = a + i end return a end) \
+            local f, e = load(d) if f then assert(f(0) == 6) f, e = load(d:sub(1, #d - 9)) end \
+            return e");
         assert_eq!(s, Status::Ok);
-        assert!(String::from_utf8_lossy(&r).contains("binary chunks are refused"));
+        let message = String::from_utf8_lossy(&r).into_owned();
+        if cfg!(feature = "persistence") {
+            assert!(message.contains("bad bytecode: rule"), "{message}");
+        } else {
+            assert!(message.contains("binary chunk refused"), "{message}");
+        }
         let (s, r) = run(&mut inst, "error(setmetatable({}, { __tostring = function() return 'custom' end }))");
         assert_eq!(s, Status::LuaRuntime);
         assert!(String::from_utf8_lossy(&r).contains("custom"));

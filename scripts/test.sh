@@ -42,7 +42,7 @@ node_tests() {
   node --test --test-reporter=spec "${files[@]}"
 }
 
-run "cargo test --release (host)" cargo test --release --workspace
+run "cargo test --release (host)" cargo test --release --workspace --all-features
 nfailed=${#failed[@]}
 run "build (scripts/build.sh)" bash scripts/build.sh
 if [ "${#failed[@]}" -eq "$nfailed" ] && [ -f dist/cu.wasm ]; then

@@ -139,7 +139,9 @@ test('bad compute arguments reject with BAD_ARGUMENT and leave the instance usab
 });
 
 test('concurrent computes are serialized and resolve in order', async () => {
-  const lua = await newLua();
+  // 1 MiB: two 100 KB results plus their garbage would sit at the edge of the default
+  // 512 KiB heap, where fragmentation decides; this test is about ordering.
+  const lua = await newLua({ heapSize: 1 << 20 });
   await lua.compute('n = 0');
   const big = 'return ("x"):rep(100000) .. tostring(n)';
   const calls = [];
