@@ -88,6 +88,10 @@ pub unsafe extern "C" fn cu_verify_chunk(l: *mut lua_State, _proto: *mut c_void)
         inst.chunk_gate_open = false;
         return;
     }
-    lua_pushstring(l, c"binary chunk refused: it did not pass Cu's bytecode validator".as_ptr());
+    #[cfg(feature = "persistence")]
+    let message = c"binary chunk refused: it did not pass Cu's bytecode validator";
+    #[cfg(not(feature = "persistence"))]
+    let message = c"binary chunk refused: this build of Cu loads Lua source only";
+    lua_pushstring(l, message.as_ptr());
     lua_error(l);
 }
