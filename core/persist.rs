@@ -102,16 +102,7 @@ unsafe extern "C" fn serialize_step(l: *mut lua_State) -> c_int {
 
 /// DESERIALIZE: `u8 0, u16 name_len, global name, bytes` → decodes into the global.
 pub fn deserialize(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
-    let Some((_, name, bytes)) = split_named(request) else {
-        return crate::protocol::bad_argument(reply, "DESERIALIZE request is truncated");
-    };
-    if name.is_empty() {
-        return crate::protocol::bad_argument(reply, "DESERIALIZE needs a global name");
-    }
-    let mut job = Job::new(bytes, name);
-    job.stage = Stage::Decoding;
-    let status = job.run(inst, deserialize_step, reply);
-    ok_reply(status, reply)
+    into_global(inst, request, reply, "DESERIALIZE", Stage::Decoding, deserialize_step)
 }
 
 unsafe extern "C" fn deserialize_step(l: *mut lua_State) -> c_int {
@@ -125,15 +116,21 @@ unsafe extern "C" fn deserialize_step(l: *mut lua_State) -> c_int {
 /// LOAD_BYTECODE: `u8 0, u16 name_len, global name, chunk` → validates the Lua 5.4 binary
 /// chunk and stores the function in the global.
 pub fn load_bytecode(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
+    into_global(inst, request, reply, "LOAD_BYTECODE", Stage::Validating, load_bytecode_step)
+}
+
+/// The shape DESERIALIZE and LOAD_BYTECODE share: `u8 0, u16 name_len, global name, bytes`,
+/// `step` turns the bytes into a value and stores it in the global; replies `u32 0`.
+fn into_global(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>, op: &str, stage: Stage, step: lua_CFunction) -> Status {
     let Some((_, name, bytes)) = split_named(request) else {
-        return crate::protocol::bad_argument(reply, "LOAD_BYTECODE request is truncated");
+        return crate::protocol::bad_argument(reply, &[op, " request is truncated"].concat());
     };
     if name.is_empty() {
-        return crate::protocol::bad_argument(reply, "LOAD_BYTECODE needs a global name");
+        return crate::protocol::bad_argument(reply, &[op, " needs a global name"].concat());
     }
     let mut job = Job::new(bytes, name);
-    job.stage = Stage::Validating;
-    let status = job.run(inst, load_bytecode_step, reply);
+    job.stage = stage;
+    let status = job.run(inst, step, reply);
     ok_reply(status, reply)
 }
 
