@@ -70,9 +70,13 @@ fn lua_files(dir: &str) -> Vec<std::path::PathBuf> {
 fn generated_corpus() -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = Vec::new();
     let mut add = |name: &str, src: String| v.push((name.to_string(), src));
-    add("varargs", "local function f(a, ...) local t = {...} local n = select('#', ...) return a, n, ... end \
+    add(
+        "varargs",
+        "local function f(a, ...) local t = {...} local n = select('#', ...) return a, n, ... end \
         local function g(...) return ... end local function h(...) return f(1, ...) end \
-        local function k(a, b, ...) local x, y = ... return (...) end return f(1, 2, 3), g(), h(4), k(1)".into());
+        local function k(a, b, ...) local x, y = ... return (...) end return f(1, 2, 3), g(), h(4), k(1)"
+            .into(),
+    );
     // > 256 constants: LOADKX, and constants past the k-bit limits of RK operands.
     let mut many = String::from("local t = {} local function f(x) local s = 0 ");
     for i in 0..300 {
@@ -90,24 +94,42 @@ fn generated_corpus() -> Vec<(String, String)> {
     }
     regs.push_str("return v0 + v189, {v1, v2, v3} end return f()");
     add("many-registers", regs);
-    add("closures-in-loops", "local fs = {} for i = 1, 10 do fs[i] = function() return i end end \
+    add(
+        "closures-in-loops",
+        "local fs = {} for i = 1, 10 do fs[i] = function() return i end end \
         for i = 10, 1, -1.5 do fs[#fs + 1] = function() return i * 2 end end \
         for k, v in pairs({a = 1, b = 2}) do fs[#fs + 1] = function() return k, v end end \
         local j = 0 while j < 3 do local c = j fs[#fs + 1] = function() return c end j = j + 1 end \
         repeat local r = j fs[#fs + 1] = function() return r end j = j - 1 until r < 1 \
-        return #fs".into());
-    add("goto", "local n = 0 ::top:: n = n + 1 if n < 5 then goto top end \
+        return #fs"
+            .into(),
+    );
+    add(
+        "goto",
+        "local n = 0 ::top:: n = n + 1 if n < 5 then goto top end \
         for i = 1, 3 do for j = 1, 3 do if j == 2 then goto continue end n = n + j ::continue:: end end \
         do local x = 1 local f = function() return x end if n > 0 then goto out end x = 2 end ::out:: \
-        while true do local y = n local g = function() return y end if n > 2 then break end end return n".into());
-    add("numeric-for", "local s = 0 for i = 1, 100 do s = s + i end for i = 1.0, 2.0, 0.25 do s = s + i end \
+        while true do local y = n local g = function() return y end if n > 2 then break end end return n"
+            .into(),
+    );
+    add(
+        "numeric-for",
+        "local s = 0 for i = 1, 100 do s = s + i end for i = 1.0, 2.0, 0.25 do s = s + i end \
         for i = 10, 1, -1 do s = s - i end for i = math.maxinteger - 2, math.maxinteger do s = s + 1 end \
-        for i = 1, 0 do error('no') end for i = 1, 3 do for j = i, 3 do s = s + i * j end end return s".into());
-    add("generic-for", "local s = 0 for k, v in pairs({1, 2, 3, x = 4}) do s = s + v end \
+        for i = 1, 0 do error('no') end for i = 1, 3 do for j = i, 3 do s = s + i * j end end return s"
+            .into(),
+    );
+    add(
+        "generic-for",
+        "local s = 0 for k, v in pairs({1, 2, 3, x = 4}) do s = s + v end \
         for i, v in ipairs({5, 6}) do s = s + i end for w in string.gmatch('a b c', '%a') do s = s + #w end \
         for a, b, c, d in next, {1} do s = s + 1 end for k in pairs({}) do break end \
-        local function iter(t, i) if i < t then return i + 1 end end for i in iter, 5, 0 do s = s + i end return s".into());
-    add("to-be-closed", "local log = {} local mt = {__close = function(o, e) log[#log + 1] = o.n end} \
+        local function iter(t, i) if i < t then return i + 1 end end for i in iter, 5, 0 do s = s + i end return s"
+            .into(),
+    );
+    add(
+        "to-be-closed",
+        "local log = {} local mt = {__close = function(o, e) log[#log + 1] = o.n end} \
         local function new(n) return setmetatable({n = n}, mt) end \
         do local a <close> = new(1) local b <close> = new(2) local c <const> = 3 end \
         local function f() local x <close> = new(3) return 1, 2 end f() \
@@ -115,7 +137,9 @@ fn generated_corpus() -> Vec<(String, String)> {
         for i = 1, 2 do local y <close> = new(10 + i) if i == 2 then break end end \
         local function h(...) local z <close> = new(5) return ... end h(1, 2) \
         local ok = pcall(function() local w <close> = new(6) error('x') end) \
-        for k, v in pairs({1}), nil, nil, new(7) do end return #log".into());
+        for k, v in pairs({1}), nil, nil, new(7) do end return #log"
+            .into(),
+    );
     let mut setlist = String::from("local t = {");
     for i in 0..130 {
         setlist.push_str(&format!("{i}, "));
@@ -130,11 +154,15 @@ fn generated_corpus() -> Vec<(String, String)> {
     setlist.push_str(&format!("local function g(...) return {big} end "));
     setlist.push_str("return #t, #f(1, 2), #u, #w, #g(1, 2)");
     add("setlist", setlist);
-    add("methods", "local o = {v = 1} function o:get(x) return self.v + x end function o.static(x) return x end \
+    add(
+        "methods",
+        "local o = {v = 1} function o:get(x) return self.v + x end function o.static(x) return x end \
         local s = ('abc'):upper() .. o:get(1) .. o.static(2) \
         local very_long_method_name_that_is_longer_than_forty_characters_xx = 1 \
         o['a_method_name_that_is_definitely_longer_than_forty_bytes'] = function(self) return 7 end \
-        return o:a_method_name_that_is_definitely_longer_than_forty_bytes(), s".into());
+        return o:a_method_name_that_is_definitely_longer_than_forty_bytes(), s"
+            .into(),
+    );
     add("constants", "local a, b, c = 'short', 'a long string constant that has more than forty characters in it', [[long\nbracket]] \
         local i, f, g = 42, 3.25, -0.0 local h, m = math.maxinteger, 1e300 local n = 2^53 \
         local x = i + 1 local y = i - 1 local z = f * 2 local w = i // 3 local q = i % 5 local p = f ^ 2 local d = f / 3 \
@@ -142,10 +170,14 @@ fn generated_corpus() -> Vec<(String, String)> {
         local e = i + 1.5 local e2 = 1.5 - i local e3 = i * 1000000 local e4 = 3 - i local neg = -i local bn = ~i \
         local cmp = (i < 3) == (i <= 4) == (i > 5) == (i >= 6.5) == (f == 3.25) == (a == 'short') == (i ~= 1) \
         local l = #a + #b return a .. b .. c, x, y, z, w, q, p, d, bw, sh, s2, s3, s4, e, e2, e3, e4, neg, bn, cmp, l, g, h, m, n".into());
-    add("logic", "local function f(a, b, c) local x = a and b or c local y = not a local z = a == nil and 1 or 2 \
+    add(
+        "logic",
+        "local function f(a, b, c) local x = a and b or c local y = not a local z = a == nil and 1 or 2 \
         if a and (b or c) then x = 1 elseif not b then x = 2 else x = 3 end \
         local t = {a or b, a and b, not c, a == b, a ~= b, a < 1 and 2} return x, y, z, t end \
-        return f(1, 2, 3), f(nil, false, 1)".into());
+        return f(1, 2, 3), f(nil, false, 1)"
+            .into(),
+    );
     add("upvalues", "local a = 1 local function f() local b = 2 return function() a = a + b return function() return a, b end end end \
         local g = f()() return g()".into());
     add("nested-deep", {
@@ -160,11 +192,19 @@ fn generated_corpus() -> Vec<(String, String)> {
         s.push_str("return x");
         s
     });
-    add("tailcalls", "local function f(n) if n == 0 then return 'done' end return f(n - 1) end \
+    add(
+        "tailcalls",
+        "local function f(n) if n == 0 then return 'done' end return f(n - 1) end \
         local function g(...) return select('#', ...) end local function h(...) return g(...) end \
-        return f(10), h(1, 2, 3), (function(...) return ... end)(1)".into());
-    add("strings-and-concat", "local a, b = 'x', 'y' local s = a .. b .. 1 .. 2.5 .. a local t = {} \
-        for i = 1, 10 do t[#t + 1] = a .. i end return s, table.concat(t)".into());
+        return f(10), h(1, 2, 3), (function(...) return ... end)(1)"
+            .into(),
+    );
+    add(
+        "strings-and-concat",
+        "local a, b = 'x', 'y' local s = a .. b .. 1 .. 2.5 .. a local t = {} \
+        for i = 1, 10 do t[#t + 1] = a .. i end return s, table.concat(t)"
+            .into(),
+    );
     add("integer-division-edge", "local x = 7 return x // 0.0, x % -3, -x // 2, x / 2, 3 % math.huge".into());
     add("empty", String::new());
     v
@@ -243,7 +283,7 @@ fn real_dumps_validate() {
     let native = native_dumps();
     for (label, bytes) in cu.iter().chain(native.iter()) {
         match validate_chunk(bytes) {
-            Ok(info) => assert_eq!(info.stripped, label.ends_with("strip=true") , "{label}"),
+            Ok(info) => assert_eq!(info.stripped, label.ends_with("strip=true"), "{label}"),
             Err(r) => failures.push(format!("{label}: {}", r.message())),
         }
     }
@@ -271,6 +311,8 @@ mod op {
     pub const BANDK: u32 = 29;
     pub const ADD: u32 = 34;
     pub const MMBIN: u32 = 46;
+    pub const MMBINI: u32 = 47;
+    pub const ADDI: u32 = 21;
     pub const MMBINK: u32 = 48;
     pub const CONCAT: u32 = 53;
     pub const CLOSE: u32 = 54;
@@ -597,8 +639,20 @@ fn hostile_corpus() -> Vec<Case> {
     v.push(case("trailing byte", b, r::TRAILING_BYTES, "chunk", None));
 
     // Constants and debug information as read.
-    v.push(case("constant tag 5", chunk(&valid.clone().with_k(vec![K::Int(1), K::Tag(5)])), r::CONSTANT_TAG, "main", None));
-    v.push(case("null string constant", chunk(&valid.clone().with_k(vec![K::RawStr(4, 0, vec![])])), r::CONSTANT_STRING, "main", None));
+    v.push(case(
+        "constant tag 5",
+        chunk(&valid.clone().with_k(vec![K::Int(1), K::Tag(5)])),
+        r::CONSTANT_TAG,
+        "main",
+        None,
+    ));
+    v.push(case(
+        "null string constant",
+        chunk(&valid.clone().with_k(vec![K::RawStr(4, 0, vec![])])),
+        r::CONSTANT_STRING,
+        "main",
+        None,
+    ));
     v.push(case(
         "short tag on a long string",
         chunk(&valid.clone().with_k(vec![K::RawStr(4, 42, vec![b'x'; 41])])),
@@ -619,12 +673,20 @@ fn hostile_corpus() -> Vec<Case> {
     p.numparams = 3;
     v.push(case("numparams > maxstacksize", chunk(&p), r::STACK_SIZE, "main", None));
     let many_upvalues = P::func(2, &[abc(op::RETURN0, 0, 1, 0)]).with_upvalues(vec![(0, 0, 0); 256]);
-    v.push(case("256 upvalues", chunk(&valid.clone().with_protos(vec![many_upvalues])), r::UPVALUE_COUNT, "main.0", None));
+    v.push(case(
+        "256 upvalues",
+        chunk(&valid.clone().with_protos(vec![many_upvalues])),
+        r::UPVALUE_COUNT,
+        "main.0",
+        None,
+    ));
     v.push(case(
         "forged upvalue: instack 1, idx >= parent's maxstacksize",
-        chunk(&P::main(2, &[abx(op::CLOSURE, 0, 0)]).with_protos(vec![capturing(1, 2)]).tap(|p| {
-            *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)
-        })),
+        chunk(
+            &P::main(2, &[abx(op::CLOSURE, 0, 0)])
+                .with_protos(vec![capturing(1, 2)])
+                .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
+        ),
         r::UPVALUE_DESC,
         "main.0",
         None,
@@ -636,7 +698,13 @@ fn hostile_corpus() -> Vec<Case> {
         "main.0",
         None,
     ));
-    v.push(case("upvalue instack 2", chunk(&valid.clone().with_protos(vec![capturing(2, 0)])), r::UPVALUE_DESC, "main.0", None));
+    v.push(case(
+        "upvalue instack 2",
+        chunk(&valid.clone().with_protos(vec![capturing(2, 0)])),
+        r::UPVALUE_DESC,
+        "main.0",
+        None,
+    ));
     let mut kind4 = capturing(0, 0);
     kind4.upvalues[0].2 = 4;
     v.push(case("upvalue kind 4", chunk(&valid.clone().with_protos(vec![kind4])), r::UPVALUE_DESC, "main.0", None));
@@ -663,13 +731,37 @@ fn hostile_corpus() -> Vec<Case> {
     v.push(case("unnamed locvar", chunk(&p), r::DEBUG_LOCVARS, "main", None));
 
     // Instructions alone.
-    v.push(case("falls off the end", chunk(&P::raw_main(2, &[abc(op::VARARGPREP, 0, 0, 0), sj(-2)])), r::CODE_END, "main", Some(1)));
+    v.push(case(
+        "falls off the end",
+        chunk(&P::raw_main(2, &[abc(op::VARARGPREP, 0, 0, 0), sj(-2)])),
+        r::CODE_END,
+        "main",
+        Some(1),
+    ));
     v.push(case("empty code", chunk(&P::raw_main(2, &[])), r::CODE_END, "main", None));
     v.push(case("opcode 83", chunk(&P::main(2, &[83])), r::OPCODE, "main", Some(1)));
     v.push(case("opcode 127", chunk(&P::main(2, &[127 | 5 << 7])), r::OPCODE, "main", Some(1)));
-    v.push(case("MOVE to a register past the frame", chunk(&P::main(2, &[abc(op::MOVE, 2, 0, 0)])), r::REGISTER, "main", Some(1)));
-    v.push(case("CALL results past the frame", chunk(&P::main(4, &[abc(op::CALL, 1, 1, 5)])), r::REGISTER, "main", Some(1)));
-    v.push(case("LOADNIL past the frame", chunk(&P::main(4, &[abc(op::LOADNIL, 2, 2, 0)])), r::REGISTER, "main", Some(1)));
+    v.push(case(
+        "MOVE to a register past the frame",
+        chunk(&P::main(2, &[abc(op::MOVE, 2, 0, 0)])),
+        r::REGISTER,
+        "main",
+        Some(1),
+    ));
+    v.push(case(
+        "CALL results past the frame",
+        chunk(&P::main(4, &[abc(op::CALL, 1, 1, 5)])),
+        r::REGISTER,
+        "main",
+        Some(1),
+    ));
+    v.push(case(
+        "LOADNIL past the frame",
+        chunk(&P::main(4, &[abc(op::LOADNIL, 2, 2, 0)])),
+        r::REGISTER,
+        "main",
+        Some(1),
+    ));
     v.push(case(
         "LOADK past sizek",
         chunk(&P::main(2, &[abx(op::LOADK, 0, 1)]).with_k(vec![K::Int(1)])),
@@ -700,7 +792,10 @@ fn hostile_corpus() -> Vec<Case> {
     ));
     v.push(case(
         "ADDK with a string",
-        chunk(&P::main(2, &[abc(op::ADDK, 0, 0, 0), abc(op::MMBINK, 0, 0, op::TM_ADD)]).with_k(vec![K::Str(b"1".to_vec())])),
+        chunk(
+            &P::main(2, &[abc(op::ADDK, 0, 0, 0), abc(op::MMBINK, 0, 0, op::TM_ADD)])
+                .with_k(vec![K::Str(b"1".to_vec())]),
+        ),
         r::CONSTANT_TYPE,
         "main",
         Some(1),
@@ -712,7 +807,13 @@ fn hostile_corpus() -> Vec<Case> {
         "main",
         Some(1),
     ));
-    v.push(case("GETUPVAL past the upvalues", chunk(&P::main(2, &[abc(op::GETUPVAL, 0, 1, 0)])), r::UPVALUE_INDEX, "main", Some(1)));
+    v.push(case(
+        "GETUPVAL past the upvalues",
+        chunk(&P::main(2, &[abc(op::GETUPVAL, 0, 1, 0)])),
+        r::UPVALUE_INDEX,
+        "main",
+        Some(1),
+    ));
     v.push(case("CLOSURE past sizep", chunk(&P::main(2, &[abx(op::CLOSURE, 0, 0)])), r::PROTO_INDEX, "main", Some(1)));
     v.push(case(
         "NEWTABLE hash size 2^31",
@@ -732,14 +833,32 @@ fn hostile_corpus() -> Vec<Case> {
         "SETLIST index wrapping an unsigned int",
         chunk(&P::main(
             3,
-            &[abc(op::NEWTABLE, 0, 0, 0), iax(op::EXTRAARG, 0), asbx(op::LOADI, 1, 1), abck(op::SETLIST, 0, 1, 255), iax(op::EXTRAARG, (1 << 24) - 1)],
+            &[
+                abc(op::NEWTABLE, 0, 0, 0),
+                iax(op::EXTRAARG, 0),
+                asbx(op::LOADI, 1, 1),
+                abck(op::SETLIST, 0, 1, 255),
+                iax(op::EXTRAARG, (1 << 24) - 1),
+            ],
         )),
         r::TABLE_SIZE,
         "main",
         Some(4),
     ));
-    v.push(case("CONCAT of 1 value", chunk(&P::main(2, &[abc(op::CONCAT, 0, 1, 0)])), r::CONCAT_COUNT, "main", Some(1)));
-    v.push(case("CONCAT of 0 values", chunk(&P::main(2, &[abc(op::CONCAT, 0, 0, 0)])), r::CONCAT_COUNT, "main", Some(1)));
+    v.push(case(
+        "CONCAT of 1 value",
+        chunk(&P::main(2, &[abc(op::CONCAT, 0, 1, 0)])),
+        r::CONCAT_COUNT,
+        "main",
+        Some(1),
+    ));
+    v.push(case(
+        "CONCAT of 0 values",
+        chunk(&P::main(2, &[abc(op::CONCAT, 0, 0, 0)])),
+        r::CONCAT_COUNT,
+        "main",
+        Some(1),
+    ));
     v.push(case(
         "vararg function without VARARGPREP",
         chunk(&P::raw_main(2, &[abc(op::RETURN, 0, 1, 1)])),
@@ -747,7 +866,13 @@ fn hostile_corpus() -> Vec<Case> {
         "main",
         Some(0),
     ));
-    v.push(case("second VARARGPREP", chunk(&P::main(2, &[abc(op::VARARGPREP, 0, 0, 0)])), r::VARARGPREP, "main", Some(1)));
+    v.push(case(
+        "second VARARGPREP",
+        chunk(&P::main(2, &[abc(op::VARARGPREP, 0, 0, 0)])),
+        r::VARARGPREP,
+        "main",
+        Some(1),
+    ));
     v.push(case(
         "VARARGPREP A != numparams",
         chunk(&P::raw_main(2, &[abc(op::VARARGPREP, 1, 0, 0), abc(op::RETURN, 0, 1, 1)])),
@@ -808,8 +933,20 @@ fn hostile_corpus() -> Vec<Case> {
         "main",
         Some(1),
     ));
-    v.push(case("EQ not followed by JMP", chunk(&P::main(2, &[abc(op::EQ, 0, 1, 0), abc(op::MOVE, 0, 1, 0)])), r::TEST_JUMP, "main", Some(1)));
-    v.push(case("ADD without MMBIN", chunk(&P::main(2, &[abc(op::ADD, 0, 0, 1), abc(op::MOVE, 0, 1, 0)])), r::MMBIN_PAIRING, "main", Some(1)));
+    v.push(case(
+        "EQ not followed by JMP",
+        chunk(&P::main(2, &[abc(op::EQ, 0, 1, 0), abc(op::MOVE, 0, 1, 0)])),
+        r::TEST_JUMP,
+        "main",
+        Some(1),
+    ));
+    v.push(case(
+        "ADD without MMBIN",
+        chunk(&P::main(2, &[abc(op::ADD, 0, 0, 1), abc(op::MOVE, 0, 1, 0)])),
+        r::MMBIN_PAIRING,
+        "main",
+        Some(1),
+    ));
     v.push(case(
         "ADD with the SUB event",
         chunk(&P::main(2, &[abc(op::ADD, 0, 0, 1), abc(op::MMBIN, 0, 1, op::TM_SUB)])),
@@ -817,7 +954,13 @@ fn hostile_corpus() -> Vec<Case> {
         "main",
         Some(1),
     ));
-    v.push(case("lone MMBIN", chunk(&P::main(2, &[abc(op::MMBIN, 0, 1, op::TM_ADD)])), r::MMBIN_PAIRING, "main", Some(1)));
+    v.push(case(
+        "lone MMBIN",
+        chunk(&P::main(2, &[abc(op::MMBIN, 0, 1, op::TM_ADD)])),
+        r::MMBIN_PAIRING,
+        "main",
+        Some(1),
+    ));
     v.push(case(
         "MMBIN with event 200",
         chunk(&P::main(2, &[abc(op::ADD, 0, 0, 1), abc(op::MMBIN, 0, 1, 200)])),
@@ -878,7 +1021,13 @@ fn hostile_corpus() -> Vec<Case> {
         "main",
         Some(4),
     ));
-    v.push(case("FORLOOP without FORPREP", chunk(&P::main(5, &[abx(op::FORLOOP, 0, 1)])), r::FORPREP_PAIRING, "main", Some(1)));
+    v.push(case(
+        "FORLOOP without FORPREP",
+        chunk(&P::main(5, &[abx(op::FORLOOP, 0, 1)])),
+        r::FORPREP_PAIRING,
+        "main",
+        Some(1),
+    ));
     v.push(case(
         "FORLOOP jumping back to the wrong place",
         chunk(&numeric_loop(5, &[], &[sj(0)]).tap(|p| p.code[6] = abx(op::FORLOOP, 0, 1))),
@@ -893,7 +1042,13 @@ fn hostile_corpus() -> Vec<Case> {
         "main",
         Some(4),
     ));
-    v.push(case("TFORPREP not to a TFORCALL", chunk(&generic_loop(0, asbx(op::LOADI, 5, 1))), r::TFORPREP_PAIRING, "main", Some(2)));
+    v.push(case(
+        "TFORPREP not to a TFORCALL",
+        chunk(&generic_loop(0, asbx(op::LOADI, 5, 1))),
+        r::TFORPREP_PAIRING,
+        "main",
+        Some(2),
+    ));
     v.push(case(
         "TFORCALL without TFORLOOP",
         chunk(&P::main(10, &[abc(op::TFORCALL, 0, 0, 1)])),
@@ -948,21 +1103,22 @@ fn hostile_corpus() -> Vec<Case> {
     v.push(case(
         "upvalue open on the loop registers",
         chunk(
-            &numeric_loop(6, &[abx(op::CLOSURE, 4, 0)], &[sj(0)])
+            &numeric_loop(6, &[abc(op::LOADNIL, 0, 5, 0), abx(op::CLOSURE, 4, 0)], &[sj(0)])
                 .with_protos(vec![capturing(1, 2)])
                 .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
         ),
         r::FOR_BODY,
         "main",
-        Some(5),
+        Some(6),
     ));
 
     // Flow analysis.
     v.push(case(
         "to-be-closed variables out of order",
-        chunk(&P::main(2, &[abc(op::LOADNIL, 0, 1, 0), abc(op::TBC, 1, 0, 0), abc(op::TBC, 0, 0, 0)]).tap(|p| {
-            *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)
-        })),
+        chunk(
+            &P::main(2, &[abc(op::LOADNIL, 0, 1, 0), abc(op::TBC, 1, 0, 0), abc(op::TBC, 0, 0, 0)])
+                .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
+        ),
         r::TBC,
         "main",
         Some(3),
@@ -992,9 +1148,10 @@ fn hostile_corpus() -> Vec<Case> {
     ));
     v.push(case(
         "CALL frame below a to-be-closed variable",
-        chunk(&P::main(3, &[abc(op::LOADNIL, 0, 2, 0), abc(op::TBC, 1, 0, 0), abc(op::CALL, 0, 1, 1)]).tap(|p| {
-            *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)
-        })),
+        chunk(
+            &P::main(3, &[abc(op::LOADNIL, 0, 2, 0), abc(op::TBC, 1, 0, 0), abc(op::CALL, 0, 1, 1)])
+                .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
+        ),
         r::TBC,
         "main",
         Some(3),
@@ -1009,10 +1166,62 @@ fn hostile_corpus() -> Vec<Case> {
     v.push(case(
         "RETURN0 leaves an upvalue open",
         chunk(&valid.clone().with_protos(vec![P::func(2, &[abx(op::CLOSURE, 1, 0), abc(op::RETURN0, 0, 1, 0)])
-            .with_protos(vec![capturing(1, 0)])])),
+            .with_protos(vec![capturing(1, 0)])
+            .tap(|p| p.numparams = 1)])),
         r::OPEN_UPVALUE,
         "main.0",
         Some(1),
+    ));
+    // A tail-called C function that yields resumes the caller after its TAILCALL.
+    v.push(case(
+        "SETLIST after a TAILCALL, on a register that is no table",
+        chunk(&P::main(2, &[abc(op::LOADNIL, 0, 1, 0), abc(op::TAILCALL, 1, 1, 1), abc(op::SETLIST, 0, 0, 0)])),
+        r::SETLIST_TABLE,
+        "main",
+        Some(3),
+    ));
+    v.push(case(
+        "MOVE from a register never written",
+        chunk(&P::main(2, &[abc(op::MOVE, 0, 1, 0)])),
+        r::REGISTER_INIT,
+        "main",
+        Some(1),
+    ));
+    v.push(case(
+        "register left stale by a call",
+        chunk(&P::main(4, &[abc(op::LOADNIL, 0, 3, 0), abc(op::CALL, 0, 1, 2), abc(op::MOVE, 1, 3, 0)])),
+        r::REGISTER_INIT,
+        "main",
+        Some(3),
+    ));
+    v.push(case(
+        "CLOSURE captures a register never written",
+        chunk(
+            &P::main(2, &[abx(op::CLOSURE, 0, 0)])
+                .with_protos(vec![capturing(1, 1)])
+                .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
+        ),
+        r::REGISTER_INIT,
+        "main",
+        Some(1),
+    ));
+    v.push(case(
+        "MMBINI reads the result its ADDI did not write",
+        chunk(&P::main(2, &[asbx(op::LOADI, 1, 1), abc(op::ADDI, 0, 1, 128), abc(op::MMBINI, 0, 128, op::TM_ADD)])),
+        r::REGISTER_INIT,
+        "main",
+        Some(3),
+    ));
+    v.push(case(
+        "CALL frame over an open upvalue",
+        chunk(
+            &P::main(3, &[abc(op::LOADNIL, 0, 2, 0), abx(op::CLOSURE, 2, 0), abc(op::CALL, 0, 1, 1)])
+                .with_protos(vec![capturing(1, 1)])
+                .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
+        ),
+        r::OPEN_UPVALUE,
+        "main",
+        Some(3),
     ));
     v.push(case(
         "SETLIST on a register that is no table",
@@ -1025,7 +1234,13 @@ fn hostile_corpus() -> Vec<Case> {
         "SETLIST after the table was overwritten",
         chunk(&P::main(
             2,
-            &[abc(op::NEWTABLE, 0, 0, 0), iax(op::EXTRAARG, 0), abc(op::MOVE, 0, 1, 0), asbx(op::LOADI, 1, 2), abc(op::SETLIST, 0, 1, 0)],
+            &[
+                abc(op::NEWTABLE, 0, 0, 0),
+                iax(op::EXTRAARG, 0),
+                asbx(op::LOADI, 0, 7),
+                asbx(op::LOADI, 1, 2),
+                abc(op::SETLIST, 0, 1, 0),
+            ],
         )),
         r::SETLIST_TABLE,
         "main",
@@ -1036,7 +1251,13 @@ fn hostile_corpus() -> Vec<Case> {
         chunk(
             &P::main(
                 3,
-                &[abx(op::CLOSURE, 2, 0), abc(op::NEWTABLE, 0, 0, 0), iax(op::EXTRAARG, 0), asbx(op::LOADI, 1, 2), abc(op::SETLIST, 0, 1, 0)],
+                &[
+                    abc(op::NEWTABLE, 0, 0, 0),
+                    iax(op::EXTRAARG, 0),
+                    abx(op::CLOSURE, 2, 0),
+                    asbx(op::LOADI, 1, 2),
+                    abc(op::SETLIST, 0, 1, 0),
+                ],
             )
             .with_protos(vec![capturing(1, 0)])
             .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
@@ -1081,18 +1302,25 @@ fn valid_corpus() -> Vec<(&'static str, Vec<u8>)> {
         ("closure", chunk(&P::main(2, &[abx(op::CLOSURE, 0, 0)]).with_protos(vec![capturing(0, 0)]))),
         (
             "SELF after LOADK",
-            chunk(&P::main(4, &[abx(op::LOADK, 1, 0), abc(op::SELF, 2, 0, 1)]).with_k(vec![K::Str(b"m".to_vec())])),
+            chunk(
+                &P::main(4, &[abc(op::LOADNIL, 0, 0, 0), abx(op::LOADK, 1, 0), abc(op::SELF, 2, 0, 1)])
+                    .with_k(vec![K::Str(b"m".to_vec())]),
+            ),
         ),
         (
             "SETLIST after NEWTABLE",
-            chunk(&P::main(2, &[abc(op::NEWTABLE, 0, 0, 0), iax(op::EXTRAARG, 0), asbx(op::LOADI, 1, 2), abc(op::SETLIST, 0, 1, 0)])),
+            chunk(&P::main(
+                2,
+                &[abc(op::NEWTABLE, 0, 0, 0), iax(op::EXTRAARG, 0), asbx(op::LOADI, 1, 2), abc(op::SETLIST, 0, 1, 0)],
+            )),
         ),
         ("abslineinfo every 128", chunk(&lines)),
         (
             "to-be-closed closed by RETURN k",
-            chunk(&P::main(2, &[abc(op::LOADNIL, 0, 1, 0), abc(op::TBC, 0, 0, 0), abc(op::TBC, 1, 0, 0)]).tap(|p| {
-                *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)
-            })),
+            chunk(
+                &P::main(2, &[abc(op::LOADNIL, 0, 1, 0), abc(op::TBC, 0, 0, 0), abc(op::TBC, 1, 0, 0)])
+                    .tap(|p| *p.code.last_mut().unwrap() = abck(op::RETURN, 0, 1, 1)),
+            ),
         ),
     ]
 }
@@ -1357,7 +1585,8 @@ struct FuzzStats {
 
 /// Mutates the real dumps `count` times; every accepted mutant goes to `run`.
 fn fuzz(seed: u64, count: usize, mut run: impl FnMut(&[u8])) -> FuzzStats {
-    let seeds: Vec<(Vec<u8>, (Vec<(usize, usize)>, Vec<usize>))> = cu_dumps()
+    type Layout = (Vec<(usize, usize)>, Vec<usize>);
+    let seeds: Vec<(Vec<u8>, Layout)> = cu_dumps()
         .into_iter()
         .map(|(_, b)| {
             let layout = code_arrays(&b);
@@ -1408,9 +1637,14 @@ impl Runner {
     }
 
     fn run(&mut self, chunk: &[u8]) {
-        if let Ok(path) = std::env::var("CU_FUZZ_LAST") {
-            // Debugging a hang or crash: the chunk being run is in this file.
-            std::fs::write(path, chunk).unwrap();
+        if let Ok(dir) = std::env::var("CU_FUZZ_LAST") {
+            // Debugging a hang or crash: the chunks run by the current instance are in this
+            // directory, in order (replay them with CU_REPLAY).
+            if self.inst.is_none() || self.uses >= 32 {
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap();
+            }
+            std::fs::write(format!("{dir}/{:03}.bin", self.uses % 32), chunk).unwrap();
         }
         if self.uses >= 32 {
             self.retire();
@@ -1518,11 +1752,7 @@ fn throughput() {
         }
     }
     let secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "validated {} bytes x {rounds} in {secs:.3}s: {:.1} MB/s",
-        total,
-        (total * rounds) as f64 / secs / 1e6
-    );
+    eprintln!("validated {} bytes x {rounds} in {secs:.3}s: {:.1} MB/s", total, (total * rounds) as f64 / secs / 1e6);
 }
 
 #[test]
@@ -1569,3 +1799,19 @@ fn pathological_chunks_are_fast() {
     assert!(validate_chunk(&flow).is_ok());
 }
 
+/// Debugging aid: CU_REPLAY=dir runs the chunks a fuzz instance ran (CU_FUZZ_LAST), in
+/// order, in one instance.
+#[test]
+fn replay_fuzz_chunks() {
+    let Ok(dir) = std::env::var("CU_REPLAY") else { return };
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut runner = Runner::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        eprintln!("{}: {:?}", f.display(), validate_chunk(&bytes).map_err(|r| r.message()));
+        runner.run(&bytes);
+        eprintln!("  ran: {:?}", runner.statuses);
+    }
+    runner.retire();
+}

@@ -79,16 +79,57 @@ pub mod rule {
     pub const TBC: &str = "tbc";
     pub const OPEN_UPVALUE: &str = "open-upvalue";
     pub const SETLIST_TABLE: &str = "setlist-table";
+    pub const REGISTER_INIT: &str = "register-init";
 
     /// Every rule id.
     pub const ALL: &[&str] = &[
-        HEADER_SIGNATURE, HEADER_VERSION, HEADER_FORMAT, HEADER_DATA, HEADER_SIZES, HEADER_INT, HEADER_NUM,
-        TRUNCATED, VARINT_OVERFLOW, NESTING_DEPTH, TRAILING_BYTES, CONSTANT_TAG, CONSTANT_STRING,
-        DEBUG_UPVALUE_NAMES, MAIN_UPVALUES, VARARG_FLAG, STACK_SIZE, UPVALUE_COUNT, UPVALUE_DESC,
-        DEBUG_LINEINFO, DEBUG_ABSLINEINFO, DEBUG_LOCVARS, CODE_END, OPCODE, REGISTER, CONSTANT_INDEX,
-        CONSTANT_TYPE, UPVALUE_INDEX, PROTO_INDEX, TABLE_SIZE, CONCAT_COUNT, VARARGPREP, VARARG_OP,
-        VARARG_RETURN, EXTRAARG, TEST_JUMP, MMBIN_PAIRING, JUMP_TARGET, TOP_USE, SELF_KEY,
-        FORPREP_PAIRING, TFORPREP_PAIRING, FOR_BODY, TBC, OPEN_UPVALUE, SETLIST_TABLE,
+        HEADER_SIGNATURE,
+        HEADER_VERSION,
+        HEADER_FORMAT,
+        HEADER_DATA,
+        HEADER_SIZES,
+        HEADER_INT,
+        HEADER_NUM,
+        TRUNCATED,
+        VARINT_OVERFLOW,
+        NESTING_DEPTH,
+        TRAILING_BYTES,
+        CONSTANT_TAG,
+        CONSTANT_STRING,
+        DEBUG_UPVALUE_NAMES,
+        MAIN_UPVALUES,
+        VARARG_FLAG,
+        STACK_SIZE,
+        UPVALUE_COUNT,
+        UPVALUE_DESC,
+        DEBUG_LINEINFO,
+        DEBUG_ABSLINEINFO,
+        DEBUG_LOCVARS,
+        CODE_END,
+        OPCODE,
+        REGISTER,
+        CONSTANT_INDEX,
+        CONSTANT_TYPE,
+        UPVALUE_INDEX,
+        PROTO_INDEX,
+        TABLE_SIZE,
+        CONCAT_COUNT,
+        VARARGPREP,
+        VARARG_OP,
+        VARARG_RETURN,
+        EXTRAARG,
+        TEST_JUMP,
+        MMBIN_PAIRING,
+        JUMP_TARGET,
+        TOP_USE,
+        SELF_KEY,
+        FORPREP_PAIRING,
+        TFORPREP_PAIRING,
+        FOR_BODY,
+        TBC,
+        OPEN_UPVALUE,
+        SETLIST_TABLE,
+        REGISTER_INIT,
     ];
 }
 
@@ -224,7 +265,7 @@ mod tests {
         assert_eq!(r.rule, rule::VARINT_OVERFLOW);
         let r = validate_chunk(&with_code_count(&[0x7f, 0x7f, 0x7f])).unwrap_err();
         assert_eq!(r.rule, rule::TRUNCATED); // unterminated
-        // Leading zero groups are allowed, as in lundump.
+                                             // Leading zero groups are allowed, as in lundump.
         let r = validate_chunk(&with_code_count(&[0x00, 0x00, 0x81])).unwrap_err();
         assert_eq!((r.rule, r.function.as_str()), (rule::TRUNCATED, "main"));
     }

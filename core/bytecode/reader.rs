@@ -51,7 +51,10 @@ pub enum Constant {
     Int(i64),
     Float(f64),
     /// A string of `len` bytes; `short` when lundump makes it a short string.
-    Str { len: usize, short: bool },
+    Str {
+        len: usize,
+        short: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -232,10 +235,9 @@ impl<'a> LoadState<'a> {
     fn load_count(&mut self, min_size: usize, what: &str) -> Result<usize, Fail> {
         let n = self.load_int()? as usize;
         if n.saturating_mul(min_size) > self.remaining() {
-            return Err(self.error(
-                rule::TRUNCATED,
-                format!("{n} {what} declared but only {} bytes left", self.remaining()),
-            ));
+            return Err(
+                self.error(rule::TRUNCATED, format!("{n} {what} declared but only {} bytes left", self.remaining()))
+            );
         }
         Ok(n)
     }
@@ -263,7 +265,10 @@ impl<'a> LoadState<'a> {
                 LUA_VSHRSTR | LUA_VLNGSTR => {
                     // `loadString`
                     let Some(len) = self.load_string_n()? else {
-                        return Err(self.error(rule::CONSTANT_STRING, format!("constant {i}: bad format for constant string (null)")));
+                        return Err(self.error(
+                            rule::CONSTANT_STRING,
+                            format!("constant {i}: bad format for constant string (null)"),
+                        ));
                     };
                     let short = len <= LUAI_MAXSHORTLEN;
                     if short != (t == LUA_VSHRSTR) {
@@ -321,10 +326,9 @@ impl<'a> LoadState<'a> {
         let sizeupvalues = self.protos[idx as usize].upvalues.len() as u32;
         // lundump: `if (n != 0) n = f->sizeupvalues;` -- a different count would be ignored.
         if declared != 0 && declared != sizeupvalues {
-            return Err(self.error(
-                rule::DEBUG_UPVALUE_NAMES,
-                format!("{declared} upvalue names for {sizeupvalues} upvalues"),
-            ));
+            return Err(
+                self.error(rule::DEBUG_UPVALUE_NAMES, format!("{declared} upvalue names for {sizeupvalues} upvalues"))
+            );
         }
         if (declared as usize) > self.remaining() {
             return Err(self.truncated("upvalue names"));
@@ -373,10 +377,7 @@ impl<'a> LoadState<'a> {
                 top.1 += 1;
                 if stack.len() >= MAX_NESTING {
                     self.current = Some(idx);
-                    return Err(self.error(
-                        rule::NESTING_DEPTH,
-                        format!("functions nested deeper than {MAX_NESTING}"),
-                    ));
+                    return Err(self.error(rule::NESTING_DEPTH, format!("functions nested deeper than {MAX_NESTING}")));
                 }
                 let child = self.begin_function(Some(idx), done)?;
                 self.protos[idx as usize].p.push(child);

@@ -136,6 +136,10 @@ struct State {
     open: Bits,
     /// Registers that surely hold a table made by NEWTABLE (and have no open upvalue).
     table: Bits,
+    /// Registers surely written in this activation. Any other register holds whatever an
+    /// earlier frame left in that stack slot, C functions' internals included (the
+    /// `luaL_Buffer` box, whose `__gc` crashes on any other argument).
+    init: Bits,
 }
 
 /// An edge of the control-flow graph: target pc, and whether it is the instruction's
@@ -221,28 +225,27 @@ impl<'a> Func<'a> {
         }
         let mut jumped_into = vec![false; n];
         let mut loops: Vec<Loop> = Vec::new();
-        let mut needs_flow = false;
+        // Each instruction's checked successors (none for EXTRAARG words).
+        let mut edges: Vec<Edges> = vec![Edges::default(); n];
         for pc in 0..n {
             if self.is_extra(pc) {
                 continue;
             }
             let i = self.code[pc];
             self.check_instruction(pc, i)?;
-            for e in self.edges(pc, i)?.iter() {
+            edges[pc] = self.edges(pc, i)?;
+            for e in edges[pc].iter() {
                 if !e.natural {
                     jumped_into[e.to as usize] = true;
                 }
             }
-            match op(i) {
-                OP_FORPREP => loops.push(Loop {
+            if op(i) == OP_FORPREP {
+                loops.push(Loop {
                     prep: pc as u32,
                     end: (pc as u32) + 1 + bx(i),
                     parent: None,
                     protected: Bits::range(a(i), a(i) + 2),
-                }),
-                OP_TBC | OP_TFORPREP | OP_SETLIST => needs_flow = true,
-                OP_CLOSURE => needs_flow |= self.child(i).is_some_and(|c| c.upvalues.iter().any(|u| u.instack == 1)),
-                _ => {}
+                });
             }
         }
         for pc in 0..n {
@@ -251,11 +254,9 @@ impl<'a> Func<'a> {
             }
         }
         if !loops.is_empty() {
-            self.check_loops(&mut loops)?;
+            self.check_loops(&mut loops, &edges)?;
         }
-        if needs_flow {
-            self.check_flow()?;
-        }
+        self.check_flow(&edges)?;
         Ok(())
     }
 
@@ -308,7 +309,11 @@ impl<'a> Func<'a> {
         let f = self.f;
         let n = self.code.len() as u64;
         if f.sizelineinfo != 0 && f.sizelineinfo as u64 != n {
-            return Err(self.fail(rule::DEBUG_LINEINFO, None, format!("{} lineinfo entries for {n} instructions", f.sizelineinfo)));
+            return Err(self.fail(
+                rule::DEBUG_LINEINFO,
+                None,
+                format!("{} lineinfo entries for {n} instructions", f.sizelineinfo),
+            ));
         }
         let abs = &f.abslineinfo;
         if !abs.is_empty() && f.sizelineinfo == 0 {
@@ -317,7 +322,11 @@ impl<'a> Func<'a> {
         let mut prev: Option<u32> = None;
         for (j, e) in abs.iter().enumerate() {
             if e.pc as u64 >= n || prev.is_some_and(|p| e.pc <= p) {
-                return Err(self.fail(rule::DEBUG_ABSLINEINFO, None, format!("entry {j} has pc {} (out of order or range)", e.pc)));
+                return Err(self.fail(
+                    rule::DEBUG_ABSLINEINFO,
+                    None,
+                    format!("entry {j} has pc {} (out of order or range)", e.pc),
+                ));
             }
             prev = Some(e.pc);
         }
@@ -366,7 +375,11 @@ impl<'a> Func<'a> {
 
     fn reg(&self, pc: usize, r: u32, what: &str) -> Result<(), Fail> {
         if r >= self.ms {
-            return Err(self.at(rule::REGISTER, pc, format!("{what} register {r} outside the frame of {} registers", self.ms)));
+            return Err(self.at(
+                rule::REGISTER,
+                pc,
+                format!("{what} register {r} outside the frame of {} registers", self.ms),
+            ));
         }
         Ok(())
     }
@@ -401,7 +414,11 @@ impl<'a> Func<'a> {
     fn konst_where(&self, pc: usize, x: u32, ok: fn(&Constant) -> bool, want: &str) -> Result<(), Fail> {
         let k = self.konst(pc, x)?;
         if !ok(&k) {
-            return Err(self.at(rule::CONSTANT_TYPE, pc, format!("constant {x} is {k:?}, {} needs {want}", name(op(self.code[pc])))));
+            return Err(self.at(
+                rule::CONSTANT_TYPE,
+                pc,
+                format!("constant {x} is {k:?}, {} needs {want}", name(op(self.code[pc]))),
+            ));
         }
         Ok(())
     }
@@ -602,7 +619,7 @@ impl<'a> Func<'a> {
                     }
                     _ => {}
                 }
-                if !self.ins(pc as i64 + 1).is_some_and(|n| op(n) == OP_JMP) {
+                if self.ins(pc as i64 + 1).is_none_or(|n| op(n) != OP_JMP) {
                     return Err(self.at(rule::TEST_JUMP, pc, format!("{} not followed by JMP", name(o))));
                 }
             }
@@ -680,15 +697,27 @@ impl<'a> Func<'a> {
             }
             OP_VARARGPREP => {
                 if pc != 0 || !self.is_vararg() {
-                    return Err(self.at(rule::VARARGPREP, pc, "VARARGPREP not the first instruction of a vararg function".into()));
+                    return Err(self.at(
+                        rule::VARARGPREP,
+                        pc,
+                        "VARARGPREP not the first instruction of a vararg function".into(),
+                    ));
                 }
                 if ra != self.f.numparams as u32 {
-                    return Err(self.at(rule::VARARGPREP, pc, format!("VARARGPREP {ra} in a function of {} parameters", self.f.numparams)));
+                    return Err(self.at(
+                        rule::VARARGPREP,
+                        pc,
+                        format!("VARARGPREP {ra} in a function of {} parameters", self.f.numparams),
+                    ));
                 }
             }
             _ => {
                 // OP_EXTRAARG where no instruction takes one.
-                return Err(self.at(rule::EXTRAARG, pc, "EXTRAARG not after LOADKX, NEWTABLE or SETLIST with k".into()));
+                return Err(self.at(
+                    rule::EXTRAARG,
+                    pc,
+                    "EXTRAARG not after LOADKX, NEWTABLE or SETLIST with k".into(),
+                ));
             }
         }
         Ok(())
@@ -714,7 +743,11 @@ impl<'a> Func<'a> {
             _ => false,
         };
         if !ok {
-            return Err(self.at(rule::FORPREP_PAIRING, pc, format!("{} {} {} is not paired", name(op(i)), a(i), bx(i))));
+            return Err(self.at(
+                rule::FORPREP_PAIRING,
+                pc,
+                format!("{} {} {} is not paired", name(op(i)), a(i), bx(i)),
+            ));
         }
         Ok(())
     }
@@ -728,12 +761,15 @@ impl<'a> Func<'a> {
             _ => pc as i64 - 1,
         };
         let ok = match (self.ins(call), self.ins(call + 1)) {
-            (Some(tc), Some(tl)) if op(tc) == OP_TFORCALL && op(tl) == OP_TFORLOOP && a(tc) == a(i) && a(tl) == a(i) => {
+            (Some(tc), Some(tl))
+                if op(tc) == OP_TFORCALL && op(tl) == OP_TFORLOOP && a(tc) == a(i) && a(tl) == a(i) =>
+            {
                 if op(i) == OP_TFORCALL {
                     true // the TFORLOOP's own check finds the TFORPREP
                 } else {
                     let prep = call + 1 - bx(tl) as i64;
-                    self.ins(prep).is_some_and(|p| op(p) == OP_TFORPREP && a(p) == a(i) && prep + 1 + bx(p) as i64 == call)
+                    self.ins(prep)
+                        .is_some_and(|p| op(p) == OP_TFORPREP && a(p) == a(i) && prep + 1 + bx(p) as i64 == call)
                 }
             }
             _ => false,
@@ -758,7 +794,9 @@ impl<'a> Func<'a> {
             OP_FORPREP => Edges::two(p + 1, true, p + 2 + bx(i) as i64, false),
             OP_FORLOOP | OP_TFORLOOP => Edges::two(p + 1, true, p + 1 - bx(i) as i64, false),
             OP_TFORPREP => Edges::one(p + 1 + bx(i) as i64, false),
-            OP_RETURN | OP_RETURN0 | OP_RETURN1 | OP_TAILCALL | OP_EXTRAARG => Edges::none(),
+            // A tail-called C function that yields comes back to the instruction after the
+            // TAILCALL (ldo.c `unroll`), so TAILCALL falls through like a CALL.
+            OP_RETURN | OP_RETURN0 | OP_RETURN1 | OP_EXTRAARG => Edges::none(),
             _ => Edges::one(p + 1, true),
         };
         let mut out = Edges { n: b.n, ..Edges::default() };
@@ -802,12 +840,14 @@ impl<'a> Func<'a> {
                 if entered {
                     return Err(self.at(rule::TOP_USE, pc, format!("{} with B=0 is a jump target", name(o))));
                 }
-                // The values counted from the top start above A (at A for RETURN).
+                // The values counted from the top start above A (at A for RETURN). After a
+                // TAILCALL (reached when a tail-called C function yielded and was resumed)
+                // the top is the end of its results, which start at its A.
                 let ok = match o {
                     OP_RETURN => a(prev) >= a(i),
                     _ => a(prev) > a(i),
                 };
-                if !ok && op(prev) != OP_TAILCALL {
+                if !ok {
                     return Err(self.at(
                         rule::TOP_USE,
                         pc,
@@ -841,9 +881,25 @@ impl<'a> Func<'a> {
     fn writes(&self, pc: usize, i: u32) -> Option<(u32, u32)> {
         let ra = a(i);
         Some(match op(i) {
-            OP_MOVE | OP_LOADI | OP_LOADF | OP_LOADK | OP_LOADKX | OP_LOADFALSE | OP_LFALSESKIP | OP_LOADTRUE
-            | OP_GETUPVAL | OP_GETTABUP | OP_GETTABLE | OP_GETI | OP_GETFIELD | OP_ADDI..=OP_SHR | OP_UNM
-            | OP_BNOT | OP_NOT | OP_LEN | OP_TESTSET => (ra, ra),
+            OP_MOVE
+            | OP_LOADI
+            | OP_LOADF
+            | OP_LOADK
+            | OP_LOADKX
+            | OP_LOADFALSE
+            | OP_LFALSESKIP
+            | OP_LOADTRUE
+            | OP_GETUPVAL
+            | OP_GETTABUP
+            | OP_GETTABLE
+            | OP_GETI
+            | OP_GETFIELD
+            | OP_ADDI..=OP_SHR
+            | OP_UNM
+            | OP_BNOT
+            | OP_NOT
+            | OP_LEN
+            | OP_TESTSET => (ra, ra),
             OP_LOADNIL => (ra, ra + b(i)),
             OP_SELF => (ra, ra + 1),
             // A GC step runs with the top at A + 1: a finalizer's frame covers the rest.
@@ -867,7 +923,7 @@ impl<'a> Func<'a> {
 
     /// Numeric for loops: properly nested, entered only through their FORPREP, and their
     /// internal registers (A..A+2) neither written nor captured inside the body.
-    fn check_loops(&self, loops: &mut [Loop]) -> Result<(), Fail> {
+    fn check_loops(&self, loops: &mut [Loop], edges: &[Edges]) -> Result<(), Fail> {
         let n = self.code.len();
         // Nesting, and each loop's protected registers (loops are in FORPREP order).
         let mut stack: Vec<u32> = Vec::new();
@@ -904,7 +960,7 @@ impl<'a> Func<'a> {
             while open.last().is_some_and(|&j| (loops[j as usize].end as usize) < pc) {
                 open.pop();
             }
-            while next < loops.len() && loops[next].prep as usize + 1 <= pc {
+            while next < loops.len() && (loops[next].prep as usize) < pc {
                 open.push(next as u32);
                 next += 1;
             }
@@ -916,7 +972,7 @@ impl<'a> Func<'a> {
                 continue;
             }
             let i = self.code[pc];
-            for e in self.edges(pc, i)?.iter() {
+            for e in edges[pc].iter() {
                 let Some(l) = innermost[e.to as usize].checked_sub(1).and_then(|j| loops.get(j as usize)) else {
                     continue;
                 };
@@ -963,30 +1019,104 @@ impl<'a> Func<'a> {
         Ok(())
     }
 
-    /// One instruction of the flow analysis: checks `s` (when `check`), then updates it.
+    /// The registers an instruction reads (lo..=hi each), for `register-init`. Counts that
+    /// come from the top start at the top-setting instruction's A, which wrote them.
+    fn reads(&self, pc: usize, i: u32) -> [(u32, i64); 3] {
+        const NONE: (u32, i64) = (1, 0);
+        let (ra, rb, rc) = (a(i), b(i), c(i));
+        let top_base = || self.ins(pc as i64 - 1).map_or(ra as i64, |p| a(p) as i64);
+        let rkc = if k(i) { NONE } else { (rc, rc as i64) };
+        let one = |r: u32| (r, r as i64);
+        match op(i) {
+            OP_MOVE | OP_UNM | OP_BNOT | OP_NOT | OP_LEN | OP_GETI | OP_GETFIELD | OP_TESTSET => [one(rb), NONE, NONE],
+            OP_SETUPVAL | OP_TBC | OP_TEST | OP_RETURN1 | OP_EQK..=OP_GEI | OP_MMBINI | OP_MMBINK => {
+                [one(ra), NONE, NONE]
+            }
+            OP_GETTABLE => [one(rb), one(rc), NONE],
+            OP_SETTABUP => [rkc, NONE, NONE],
+            OP_SETTABLE => [one(ra), one(rb), rkc],
+            OP_SETI | OP_SETFIELD => [one(ra), rkc, NONE],
+            OP_SELF => [one(rb), rkc, NONE],
+            OP_ADDI..=OP_SHLI => [one(rb), NONE, NONE],
+            OP_ADD..=OP_SHR => [one(rb), one(rc), NONE],
+            OP_MMBIN | OP_EQ | OP_LT | OP_LE => [one(ra), one(rb), NONE],
+            OP_CONCAT => [(ra, ra as i64 + rb as i64 - 1), NONE, NONE],
+            OP_CALL | OP_TAILCALL => {
+                [(ra, if rb == 0 { top_base() - 1 } else { ra as i64 + rb as i64 - 1 }), NONE, NONE]
+            }
+            OP_RETURN => [(ra, if rb == 0 { top_base() - 1 } else { ra as i64 + rb as i64 - 2 }), NONE, NONE],
+            OP_SETLIST => [(ra, if rb == 0 { top_base() - 1 } else { ra as i64 + rb as i64 }), NONE, NONE],
+            OP_FORPREP | OP_FORLOOP | OP_TFORCALL => [(ra, ra as i64 + 2), NONE, NONE],
+            OP_TFORPREP => [one(ra + 3), NONE, NONE],
+            OP_TFORLOOP => [one(ra + 4), NONE, NONE],
+            _ => [NONE, NONE, NONE],
+        }
+    }
+
+    /// One instruction of the flow analysis: checks `s` (when `check`), then applies what
+    /// happens on every path out of it (`edge_state` adds what depends on the path).
     fn step(&self, pc: usize, i: u32, s: &mut State, check: bool) -> Result<(), Fail> {
         let o = op(i);
         let ra = a(i);
+        // The lowest slot a call (or a GC finalizer run with the top just above A) can
+        // put a frame on.
+        let frame = match o {
+            OP_TFORCALL => Some(ra + 4),
+            OP_CALL | OP_CONCAT | OP_NEWTABLE | OP_CLOSURE => Some(ra),
+            _ => None,
+        };
         if check {
+            for (lo, hi) in self.reads(pc, i) {
+                if hi >= lo as i64
+                    && !Bits::range(lo, hi as u32).0.iter().zip(s.init.0.iter()).all(|(m, v)| m & !v == 0)
+                {
+                    let r = (lo..=hi as u32).find(|&r| !s.init.has(r)).unwrap_or(lo);
+                    return Err(self.at(
+                        rule::REGISTER_INIT,
+                        pc,
+                        format!("{} reads register {r}, which this call has not written on every path", name(o)),
+                    ));
+                }
+            }
+            if o == OP_CLOSURE {
+                if let Some(child) = self.child(i) {
+                    if let Some(u) = child
+                        .upvalues
+                        .iter()
+                        .find(|u| u.instack == 1 && u.idx as u32 != ra && !s.init.has(u.idx as u32))
+                    {
+                        return Err(self.at(
+                            rule::REGISTER_INIT,
+                            pc,
+                            format!("CLOSURE captures register {}, which this call has not written", u.idx),
+                        ));
+                    }
+                }
+            }
             let top_tbc = s.tbc.max();
-            let above_tbc = |r: u32| top_tbc.is_none_or(|m| r > m);
-            let frame = match o {
+            let tbc_at = match o {
                 OP_TBC => Some(ra),
                 OP_TFORPREP => Some(ra + 3),
-                OP_TFORCALL => Some(ra + 4),
-                OP_CALL | OP_CONCAT | OP_NEWTABLE | OP_CLOSURE => Some(ra),
-                _ => None,
+                _ => frame,
             };
-            if let Some(r) = frame {
-                if !above_tbc(r) {
+            if let (Some(r), Some(m)) = (tbc_at, top_tbc) {
+                if r <= m {
                     return Err(self.at(
                         rule::TBC,
                         pc,
                         format!(
-                            "{} at register {r} is not above the pending to-be-closed variable in register {}",
-                            name(o),
-                            top_tbc.unwrap_or(0)
+                            "{} at register {r} is not above the pending to-be-closed variable in register {m}",
+                            name(o)
                         ),
+                    ));
+                }
+            }
+            if let (Some(r), Some(m)) = (frame, s.open.max()) {
+                if r <= m {
+                    return Err(self.at(
+                        rule::OPEN_UPVALUE,
+                        pc,
+                        format!("{} at register {r} puts a frame over the open upvalue on register {m}", name(o)),
                     ));
                 }
             }
@@ -1006,11 +1136,62 @@ impl<'a> Func<'a> {
                 return Err(self.at(rule::FOR_BODY, pc, "an upvalue is open on the loop's internal registers".into()));
             }
             if o == OP_SETLIST && !s.table.has(ra) {
-                return Err(self.at(rule::SETLIST_TABLE, pc, format!("register {ra} may not hold the table NEWTABLE made")));
+                return Err(self.at(
+                    rule::SETLIST_TABLE,
+                    pc,
+                    format!("register {ra} may not hold the table NEWTABLE made"),
+                ));
             }
         }
         if let Some((lo, hi)) = self.writes(pc, i) {
             s.table.clear(Bits::range(lo, hi));
+        }
+        // Definitely written registers, on every path out.
+        let mut written = |lo: u32, hi: i64| {
+            if hi >= lo as i64 {
+                s.init.union(Bits::range(lo, hi as u32));
+            }
+        };
+        match o {
+            OP_MOVE | OP_LOADI | OP_LOADF | OP_LOADK | OP_LOADKX | OP_LOADFALSE | OP_LFALSESKIP | OP_LOADTRUE
+            | OP_GETUPVAL | OP_GETTABUP | OP_GETTABLE | OP_GETI | OP_GETFIELD | OP_UNM | OP_BNOT | OP_NOT | OP_LEN => {
+                written(ra, ra as i64)
+            }
+            OP_LOADNIL => written(ra, ra as i64 + b(i) as i64),
+            OP_SELF => written(ra, ra as i64 + 1),
+            OP_MMBIN | OP_MMBINI | OP_MMBINK => {
+                if let Some(p) = self.ins(pc as i64 - 1) {
+                    written(a(p), a(p) as i64)
+                }
+            }
+            _ => {}
+        }
+        // Frames and GC finalizers leave their own values above what they define.
+        let keep_below = |s: &mut State, r: u32| s.init.clear(Bits::range(r, TOP));
+        match o {
+            OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => {
+                keep_below(s, ra + 1);
+                s.init.set(ra);
+            }
+            OP_CALL => {
+                keep_below(s, ra);
+                if c(i) >= 2 {
+                    s.init.union(Bits::range(ra, ra + c(i) - 2));
+                }
+            }
+            OP_TAILCALL => keep_below(s, ra),
+            OP_TFORCALL => {
+                keep_below(s, ra + 4);
+                if c(i) >= 1 {
+                    s.init.union(Bits::range(ra + 4, ra + 3 + c(i)));
+                }
+            }
+            OP_VARARG => match c(i) {
+                0 => keep_below(s, ra),
+                n if n >= 2 => s.init.union(Bits::range(ra, ra + n - 2)),
+                _ => {}
+            },
+            _ => {}
         }
         match o {
             OP_NEWTABLE if !s.open.has(ra) => s.table.set(ra),
@@ -1028,14 +1209,35 @@ impl<'a> Func<'a> {
                 s.tbc.clear(Bits::range(ra, TOP));
                 s.open.clear(Bits::range(ra, TOP));
             }
+            // `luaF_closeupval(L, base)` before the call.
+            OP_TAILCALL if k(i) => s.open = Bits::default(),
             _ => {}
         }
         Ok(())
     }
 
-    /// The flow analysis: a worklist over basic blocks to a fixpoint (the sets only grow,
-    /// `table` only shrinks), then one checking pass over the reachable blocks.
-    fn check_flow(&self) -> Result<(), Fail> {
+    /// The state on one edge out of an instruction, after `step`: writes that happen only on
+    /// that path.
+    fn edge_state(&self, i: u32, e: Edge, s: &State) -> State {
+        let mut out = *s;
+        let ra = a(i);
+        match (op(i), e.natural) {
+            // Success skips the MMBIN and writes A; failure goes to the MMBIN, which does.
+            (OP_ADDI..=OP_SHR, false) => out.init.set(ra),
+            // R[A] := R[B] happens on the path that takes the JMP.
+            (OP_TESTSET, true) => out.init.set(ra),
+            // Entering the loop sets A..A+3 (a skipped float loop leaves A+3 alone).
+            (OP_FORPREP, true) | (OP_FORLOOP, false) => out.init.union(Bits::range(ra, ra + 3)),
+            (OP_TFORLOOP, false) => out.init.set(ra + 2),
+            _ => {}
+        }
+        out
+    }
+
+    /// The flow analysis: a worklist over basic blocks to a fixpoint (`tbc` and `open` only
+    /// grow, `table` and `init` only shrink), then one checking pass over the reachable
+    /// blocks.
+    fn check_flow(&self, edges: &[Edges]) -> Result<(), Fail> {
         let n = self.code.len();
         const NONE: u32 = u32::MAX;
         // Leaders: the entry, every non-natural target, and every target of an
@@ -1053,15 +1255,22 @@ impl<'a> Func<'a> {
             if self.is_extra(pc) {
                 continue;
             }
-            let es = self.edges(pc, self.code[pc])?;
+            let es = edges[pc];
             for e in es.iter() {
                 if !e.natural || es.n > 1 {
                     mark(e.to, &mut slot, &mut leaders);
                 }
             }
         }
+        let params = self.f.numparams as u32;
+        let entry = State {
+            tbc: Bits::default(),
+            open: Bits::default(),
+            table: Bits::default(),
+            init: if params > 0 { Bits::range(0, params - 1) } else { Bits::default() },
+        };
         let mut states: Vec<Option<State>> = vec![None; leaders.len()];
-        states[0] = Some(State { tbc: Bits::default(), open: Bits::default(), table: Bits::default() });
+        states[0] = Some(entry);
         let mut work: Vec<u32> = vec![0];
         let mut queued = vec![false; leaders.len()];
         queued[0] = true;
@@ -1072,8 +1281,9 @@ impl<'a> Func<'a> {
             loop {
                 let i = self.code[pc];
                 self.step(pc, i, &mut s, false)?;
-                let es = self.edges(pc, i)?;
+                let es = edges[pc];
                 if es.n == 1 && es.e[0].natural && slot[es.e[0].to as usize] == NONE {
+                    s = self.edge_state(i, es.e[0], &s);
                     pc = es.e[0].to as usize;
                     continue;
                 }
@@ -1082,13 +1292,15 @@ impl<'a> Func<'a> {
                     if t == NONE {
                         continue; // cannot happen: every such target is a leader
                     }
+                    let out = self.edge_state(i, e, &s);
                     let merged = match states[t as usize] {
-                        None => s,
+                        None => out,
                         Some(old) => {
                             let mut m = old;
-                            m.tbc.union(s.tbc);
-                            m.open.union(s.open);
-                            m.table.intersect(s.table);
+                            m.tbc.union(out.tbc);
+                            m.open.union(out.open);
+                            m.table.intersect(out.table);
+                            m.init.intersect(out.init);
                             m
                         }
                     };
@@ -1112,8 +1324,9 @@ impl<'a> Func<'a> {
             loop {
                 let i = self.code[pc];
                 self.step(pc, i, &mut s, true)?;
-                let es = self.edges(pc, i)?;
+                let es = edges[pc];
                 if es.n == 1 && es.e[0].natural && slot[es.e[0].to as usize] == NONE {
+                    s = self.edge_state(i, es.e[0], &s);
                     pc = es.e[0].to as usize;
                     continue;
                 }
@@ -1163,6 +1376,5 @@ mod tests {
         assert_eq!(mm_pairing(OP_MMBIN), None);
         assert_eq!(mm_pairing(OP_UNM), None);
         assert!(NAMES.len() == NUM_OPCODES as usize && name(OP_EXTRAARG) == "EXTRAARG" && name(200) == "?");
-        assert!(TM_SHR < TM_N);
     }
 }
