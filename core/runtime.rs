@@ -479,6 +479,8 @@ extern "C" {
     fn cu_wrap_load(l: *mut lua_State);
     /// csrc/cu_strlib.c: sets the work the string library may still do in this call.
     fn cu_budget_set(steps: i64);
+    /// csrc/cu_strlib.c: charges C work to the budget; 1 when it is spent.
+    fn cu_budget_charge(steps: i64) -> c_int;
 }
 
 /// csrc/cu_strlib.c: the string library spent the budget. Returns 1 to make the check that
@@ -536,10 +538,38 @@ unsafe extern "C" fn guarded_sethook(l: *mut lua_State) -> c_int {
             c"debug.sethook is unavailable while an instruction limit is set (create the instance with instructionLimit: 0 to use hooks)".as_ptr(),
         );
     }
+    call_original(l)
+}
+
+/// Calls upvalue 1 (the original function) with this call's arguments, returning its results.
+unsafe fn call_original(l: *mut lua_State) -> c_int {
     lua_pushvalue(l, lua_upvalueindex(1));
     lua_insert(l, 1);
-    lua_callk(l, lua_gettop(l) - 1, 0, 0, None);
-    0
+    lua_callk(l, lua_gettop(l) - 1, LUA_MULTRET, 0, None);
+    lua_gettop(l)
+}
+
+/// `debug.setupvalue` for Lua functions only: a C function's upvalues hold state its C code
+/// trusts without checking (a userdata where it expects one).
+unsafe extern "C" fn lua_only_setupvalue(l: *mut lua_State) -> c_int {
+    if lua_iscfunction(l, 1) != 0 {
+        return luaL_error(l, c"bad argument #1 to 'setupvalue' (Lua function expected)".as_ptr());
+    }
+    call_original(l)
+}
+
+/// `table.move(a1, f, e, t [, a2])` with its element count charged to the budget first,
+/// when the arguments pass ltablib's own checks (otherwise the original reports them).
+unsafe extern "C" fn budgeted_move(l: *mut lua_State) -> c_int {
+    let (mut okf, mut oke, mut okt) = (0, 0, 0);
+    let f = lua_tointegerx(l, 2, &mut okf);
+    let e = lua_tointegerx(l, 3, &mut oke);
+    let t = lua_tointegerx(l, 4, &mut okt);
+    let checked = okf != 0 && oke != 0 && okt != 0 && e >= f && (f > 0 || e < i64::MAX + f);
+    if checked && t <= i64::MAX - (e - f) && cu_budget_charge((e - f).saturating_add(1)) != 0 {
+        return luaL_error(l, c"instruction limit exceeded".as_ptr());
+    }
+    call_original(l)
 }
 
 /// Opens the standard libraries a browser can honour (run under `lua_pcall`).
@@ -581,6 +611,22 @@ unsafe extern "C" fn open_libraries(l: *mut lua_State) -> c_int {
     lua_getfield(l, -1, c"sethook".as_ptr());
     lua_pushcclosure(l, guarded_sethook, 1);
     lua_setfield(l, -2, c"sethook".as_ptr());
+    // Functions that let a script forge pointers and crash the interpreter: the registry
+    // (lauxlib's buffer boxes and their __gc), writing a for loop's hidden control slots,
+    // and replacing the upvalues C functions trust. They are absent or refused.
+    for name in [c"getregistry", c"setlocal"] {
+        lua_pushnil(l);
+        lua_setfield(l, -2, name.as_ptr());
+    }
+    lua_getfield(l, -1, c"setupvalue".as_ptr());
+    lua_pushcclosure(l, lua_only_setupvalue, 1);
+    lua_setfield(l, -2, c"setupvalue".as_ptr());
+    lua_pop(l, 1);
+    // table.move copies in a C loop the count hook never sees: charge it up front.
+    lua_getglobal(l, c"table".as_ptr());
+    lua_getfield(l, -1, c"move".as_ptr());
+    lua_pushcclosure(l, budgeted_move, 1);
+    lua_setfield(l, -2, c"move".as_ptr());
     lua_pop(l, 1);
     // math.random starts from the host's entropy (the user may reseed).
     let inst = instance_of(l);
@@ -620,6 +666,19 @@ mod tests {
         assert_eq!(run(&mut inst, "os.exit(3)").0, Status::LuaExit);
         assert_eq!(run(&mut inst, "pcall(os.exit, 3) return 1").0, Status::LuaExit);
         assert_eq!(run(&mut inst, "return 1").0, Status::Ok);
+    }
+
+    #[test]
+    fn no_pointer_forging_and_no_unbudgeted_loops() {
+        let mut inst = Instance::new(0, 1_000_000, [1, 2]).unwrap();
+        assert_eq!(run(&mut inst, "return debug.getregistry == nil and debug.setlocal == nil").1[4], 2);
+        assert_eq!(run(&mut inst, "debug.setupvalue(math.random, 1, 5)").0, Status::LuaRuntime);
+        assert_eq!(run(&mut inst, "local x = 1 local function f() return x end debug.setupvalue(f, 1, 9) return f()").0, Status::Ok);
+        assert_eq!(run(&mut inst, "table.move({}, 1, 1e12, 2)").0, Status::InstructionLimit);
+        assert_eq!(run(&mut inst, "pcall(table.move, {}, 1, 1e12, 2) return 1").0, Status::InstructionLimit);
+        let (s, r) = run(&mut inst, "return table.concat(table.move({1, 2, 3}, 1, 3, 2), ',')");
+        assert_eq!(s, Status::Ok);
+        assert!(String::from_utf8_lossy(&r).ends_with("1,1,2,3"));
     }
 
     #[test]

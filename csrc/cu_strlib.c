@@ -18,6 +18,17 @@ int cu_budget_exhausted(void);
 /* Set by the runtime (core/runtime.rs) before every call. */
 void cu_budget_set(long long steps) { cu_budget_steps = steps; }
 
+/* Charges `steps` of C work done elsewhere (table.move's loop) to the same budget; returns
+   1 when it is spent (the call then ends with INSTRUCTION_LIMIT). */
+int cu_budget_charge(long long steps) {
+  if (steps > cu_budget_steps) {
+    cu_budget_steps = -1;
+    return cu_budget_exhausted();
+  }
+  cu_budget_steps -= steps;
+  return 0;
+}
+
 #define luai_likely(x) (__builtin_expect(((x) != 0), 1))
 #define luai_unlikely(x) \
   (__builtin_expect(((x) != 0) || (--cu_budget_steps < 0 && cu_budget_exhausted()), 0))
