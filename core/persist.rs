@@ -88,13 +88,19 @@ pub fn serialize(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> St
     status
 }
 
-unsafe extern "C" fn serialize_step(l: *mut lua_State) -> c_int {
-    let job = job(l);
+/// Compiles the job's source (a syntax error raises while the stage is Compiling) and
+/// calls it, leaving its first result on the stack.
+unsafe fn run_source(l: *mut lua_State, job: &mut Job) {
     if luaL_loadbufferx(l, job.input.as_ptr() as *const c_char, job.input.len(), job.name.as_ptr() as *const c_char, c"t".as_ptr()) != LUA_OK {
-        return lua_error(l);
+        lua_error(l);
     }
     job.stage = Stage::Running;
     lua_callk(l, 0, 1, 0, None);
+}
+
+unsafe extern "C" fn serialize_step(l: *mut lua_State) -> c_int {
+    let job = job(l);
+    run_source(l, job);
     job.stage = Stage::Encoding;
     codec::encode(l, -1, &job.options, &mut job.out);
     0
@@ -190,11 +196,7 @@ pub fn persist_function(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>
 
 unsafe extern "C" fn persist_function_step(l: *mut lua_State) -> c_int {
     let job = job(l);
-    if luaL_loadbufferx(l, job.input.as_ptr() as *const c_char, job.input.len(), job.name.as_ptr() as *const c_char, c"t".as_ptr()) != LUA_OK {
-        return lua_error(l);
-    }
-    job.stage = Stage::Running;
-    lua_callk(l, 0, 1, 0, None);
+    run_source(l, job);
     if lua_type(l, -1) != LUA_TFUNCTION {
         job.stage = Stage::NotAFunction;
         return luaL_error(l, c"persistFunction: the code must evaluate to a function, not a %s".as_ptr(), lua_typename(l, lua_type(l, -1)));
