@@ -163,32 +163,24 @@ impl Instance {
     /// Runs `source` as a chunk named `name`; on success writes `u32 count` and the results
     /// (all of them, or the first when `all` is false) to `reply`, otherwise the error.
     pub fn compute(&mut self, source: &[u8], name: &[u8], all: bool, reply: &mut Vec<u8>) -> Status {
-        let _scope = self.enter();
-        reply.clear();
         let mut cname: Vec<u8> = Vec::with_capacity(name.len() + 1);
         cname.extend_from_slice(if name.is_empty() { b"=compute" } else { name });
         cname.retain(|&b| b != 0);
         cname.push(0);
-        let l = self.l;
-        self.begin_call();
-        // SAFETY: `l` is this instance's state; loading and calling are protected.
-        unsafe {
-            lua_settop(l, 0);
-            lua_pushcfunction(l, message_handler);
-            let loaded = luaL_loadbufferx(
-                l,
-                source.as_ptr() as *const c_char,
-                source.len(),
-                cname.as_ptr() as *const c_char,
-                c"t".as_ptr(),
-            );
-            let lua_status = if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded };
-            let status = self.end_call(lua_status);
-            if status != Status::Ok {
-                self.error_reply(reply, status, lua_status);
-                lua_settop(l, 0);
-                return status;
+        let (status, _) = self.run_call(reply, |l| {
+            // SAFETY: loading is protected; the chunk runs under lua_pcall.
+            unsafe {
+                let loaded =
+                    luaL_loadbufferx(l, source.as_ptr() as *const c_char, source.len(), cname.as_ptr() as *const c_char, c"t".as_ptr());
+                if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded }
             }
+        });
+        if status != Status::Ok {
+            return status;
+        }
+        let l = self.l;
+        // SAFETY: the results lie above the message handler; encoding only reads them.
+        unsafe {
             let n = lua_gettop(l) - 1;
             let n = if all { n } else { n.min(1) };
             let mut enc = Encoder::new(reply);
@@ -237,24 +229,43 @@ impl Instance {
     /// reply is in `reply`. Returns Cu's status and Lua's.
     #[cfg(feature = "persistence")]
     pub(crate) fn call_protected(&mut self, f: lua_CFunction, ctx: *mut c_void, reply: &mut Vec<u8>) -> (Status, c_int) {
+        let result = self.run_call(reply, |l| {
+            // SAFETY: `f` runs under lua_pcall.
+            unsafe {
+                lua_pushcfunction(l, f);
+                lua_pushlightuserdata(l, ctx);
+                lua_pcall(l, 1, 0, 1)
+            }
+        });
+        // SAFETY: `l` is valid; nothing of the call is needed any more.
+        unsafe { lua_settop(self.l, 0) };
+        result
+    }
+
+    /// The frame every call shares: the budget armed and the message handler at stack index
+    /// 1, then `body` runs the protected call and returns Lua's status. On failure the
+    /// error reply is written and the stack emptied; on success the results stay above the
+    /// handler for the caller, which empties the stack.
+    fn run_call(&mut self, reply: &mut Vec<u8>, body: impl FnOnce(*mut lua_State) -> c_int) -> (Status, c_int) {
         let _scope = self.enter();
         reply.clear();
         let l = self.l;
         self.begin_call();
-        // SAFETY: `l` is this instance's state; `f` runs protected.
+        // SAFETY: `l` is this instance's state; pushing a light C function cannot raise.
         unsafe {
             lua_settop(l, 0);
             lua_pushcfunction(l, message_handler);
-            lua_pushcfunction(l, f);
-            lua_pushlightuserdata(l, ctx);
-            let lua_status = lua_pcall(l, 1, 0, 1);
-            let status = self.end_call(lua_status);
-            if status != Status::Ok {
-                self.error_reply(reply, status, lua_status);
-            }
-            lua_settop(l, 0);
-            (status, lua_status)
         }
+        let lua_status = body(l);
+        let status = self.end_call(lua_status);
+        if status != Status::Ok {
+            // SAFETY: the error value is on top; error_reply only reads raw values.
+            unsafe {
+                self.error_reply(reply, status, lua_status);
+                lua_settop(l, 0);
+            }
+        }
+        (status, lua_status)
     }
 
     /// Full garbage collection.
