@@ -6,6 +6,9 @@
 
 extern crate alloc;
 
+#[macro_use]
+pub mod text;
+
 pub mod arena;
 #[cfg(feature = "persistence")]
 pub mod bytecode;

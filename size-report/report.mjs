@@ -4,9 +4,10 @@
 // Prints the raw, gzip (-9, node:zlib) and brotli (quality 11, node:zlib) sizes of
 // dist/cu.wasm, glue.js and idb.js (skipped with a note while it does not exist) and their
 // total; the wasm sections of dist/cu.wasm by size; and the 25 largest functions of its code
-// section, named from the `name` section of target/cu.names.wasm (the same code with names
-// kept, written by scripts/build.sh; indices are shown when it is missing). The wasm binary
-// is parsed here, with no tools.
+// section, named from the `name` section of target/cu.names.wasm (written by scripts/build.sh:
+// the same source optimized with names kept; when its code differs from dist/cu.wasm, its own
+// sizes are listed; indices are shown when it is missing). The wasm binary is parsed here,
+// with no tools.
 //
 // Then it checks size-report/budget.json and exits non-zero naming every exceeded entry.
 // An entry is `"<file>.<raw|gzip|brotli>": bytes`, where <file> is cu.wasm, glue.js, idb.js
@@ -491,6 +492,7 @@ if (existsSync(wasmPath)) {
     );
 
     let names = null;
+    let fnWasm = wasm; // the module whose function bodies are listed
     let nameNote = `names: ${relative(root, namesPath)} is missing: functions shown by index`;
     if (existsSync(namesPath)) {
       const named = parseWasm(readFileSync(namesPath));
@@ -500,21 +502,27 @@ if (existsSync(wasmPath)) {
         nameNote = `names: ${relative(root, namesPath)} has only numbers for names (a binaryen ` +
           'step without --debuginfo dropped them): functions shown by index';
       } else if (!sameCode(named, wasm)) {
-        nameNote = `names: ${relative(root, namesPath)} is not the same code as dist/cu.wasm ` +
-          '(stale? run bash scripts/build.sh): functions shown by index';
+        // scripts/build.sh optimizes dist/cu.wasm with every name stripped first (names stop
+        // binaryen from merging identical functions), so the named build is a sibling, not
+        // the same code: its own function sizes are shown.
+        fnWasm = named;
+        names = named.names;
+        const namedCode = named.bodies.reduce((a, b) => a + b, 0);
+        nameNote = `names and sizes: from ${relative(root, namesPath)}, the same source optimized ` +
+          `with names kept (${fmt(namedCode)} code bytes)`;
       } else {
         names = named.names;
         nameNote = `names: from ${relative(root, namesPath)}`;
       }
     }
-    const codeTotal = wasm.bodies.reduce((a, b) => a + b, 0);
+    const codeTotal = fnWasm.bodies.reduce((a, b) => a + b, 0);
     if (names) {
       // Code by origin: the crate of a Rust function (the first path segment of its
       // demangled name, the impl's type for `<T as Trait>::f`), or "unmangled": Lua,
       // csrc/ and #[no_mangle] Rust.
       const origins = new Map();
-      wasm.bodies.forEach((len, i) => {
-        const name = names.get(wasm.importedFuncs + i);
+      fnWasm.bodies.forEach((len, i) => {
+        const name = names.get(fnWasm.importedFuncs + i);
         const d = name ? demangle(name) : '';
         const m = /^<?&?(?:mut )?(?:dyn )?([A-Za-z_][A-Za-z0-9_]*)::/.exec(d);
         const origin = !name ? '(unnamed)' : m ? `Rust: ${m[1]}` : 'unmangled (Lua, csrc/, #[no_mangle])';
@@ -532,13 +540,13 @@ if (existsSync(wasmPath)) {
         [1, 2, 3],
       );
     }
-    const funcs = wasm.bodies
-      .map((len, i) => ({ idx: wasm.importedFuncs + i, len }))
+    const funcs = fnWasm.bodies
+      .map((len, i) => ({ idx: fnWasm.importedFuncs + i, len }))
       .sort((a, b) => b.len - a.len)
       .slice(0, topN);
     console.log(
-      `\n## the ${funcs.length} largest functions (of ${fmt(wasm.bodies.length)}; ` +
-        `code bodies ${fmt(codeTotal)} bytes; ${wasm.importedFuncs} imported)\n${nameNote}\n`,
+      `\n## the ${funcs.length} largest functions (of ${fmt(fnWasm.bodies.length)}; ` +
+        `code bodies ${fmt(codeTotal)} bytes; ${fnWasm.importedFuncs} imported)\n${nameNote}\n`,
     );
     const shorten = (s) => (s.length > 90 ? s.slice(0, 87) + '...' : s);
     table(

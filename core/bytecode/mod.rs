@@ -21,7 +21,7 @@ mod opcodes;
 mod reader;
 mod rules;
 
-use alloc::format;
+use crate::text::{put_decimal, Detail};
 use alloc::string::String;
 
 pub use reader::MAX_NESTING;
@@ -148,10 +148,17 @@ pub struct Rejection {
 impl Rejection {
     /// "bad bytecode: rule forprep-pairing at main.2 pc 7: ..."
     pub fn message(&self) -> String {
-        match self.pc {
-            Some(pc) => format!("bad bytecode: rule {} at {} pc {}: {}", self.rule, self.function, pc, self.detail),
-            None => format!("bad bytecode: rule {} at {}: {}", self.rule, self.function, self.detail),
+        let mut s = String::from("bad bytecode: rule ");
+        s.push_str(self.rule);
+        s.push_str(" at ");
+        s.push_str(&self.function);
+        if let Some(pc) = self.pc {
+            s.push_str(" pc ");
+            put_decimal(&mut s, pc as i64);
         }
+        s.push_str(": ");
+        s.push_str(&self.detail);
+        s
     }
 }
 
@@ -174,23 +181,32 @@ pub struct ChunkInfo {
     pub instructions: usize,
 }
 
-/// A failure before the function path is known as a string.
-#[derive(Debug)]
-pub(crate) struct Fail {
+/// A failure before the function path is known as a string. Boxed: `Result<_, Fail>` is
+/// one word, so every `?` on the validator's many checks stays a branch (no copying).
+pub(crate) struct Fail(alloc::boxed::Box<FailInfo>);
+
+pub(crate) struct FailInfo {
     pub rule: &'static str,
     /// Index in `Chunk::protos`, or None for the chunk as a whole.
     pub proto: Option<u32>,
     pub pc: Option<u32>,
-    pub detail: String,
+    pub detail: Detail,
 }
 
 impl Fail {
-    pub(crate) fn chunk(rule: &'static str, detail: String) -> Fail {
-        Fail { rule, proto: None, pc: None, detail }
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn new(rule: &'static str, proto: Option<u32>, pc: Option<u32>, detail: Detail) -> Fail {
+        Fail(alloc::boxed::Box::new(FailInfo { rule, proto, pc, detail }))
+    }
+
+    pub(crate) fn chunk(rule: &'static str, detail: Detail) -> Fail {
+        Fail::new(rule, None, None, detail)
     }
 
     fn into_rejection(self, protos: &[reader::Proto]) -> Rejection {
-        Rejection { rule: self.rule, function: path(protos, self.proto), pc: self.pc, detail: self.detail }
+        let f = *self.0;
+        Rejection { rule: f.rule, function: path(protos, f.proto), pc: f.pc, detail: f.detail.render() }
     }
 }
 
@@ -209,7 +225,8 @@ fn path(protos: &[reader::Proto], idx: Option<u32>) -> String {
     }
     let mut s = String::from("main");
     for i in parts.iter().rev() {
-        s.push_str(&format!(".{i}"));
+        s.push('.');
+        put_decimal(&mut s, *i as i64);
     }
     s
 }

@@ -12,7 +12,7 @@
 
 use super::rule;
 use super::Fail;
-use alloc::format;
+use crate::text::{Arg, Detail};
 use alloc::vec::Vec;
 
 pub const LUA_SIGNATURE: &[u8; 4] = b"\x1bLua";
@@ -55,6 +55,18 @@ pub enum Constant {
         len: usize,
         short: bool,
     },
+}
+
+/// What a constant is, for messages: "a float", "a long string".
+pub fn describe(k: &Constant) -> &'static str {
+    match k {
+        Constant::Nil => "nil",
+        Constant::False | Constant::True => "a boolean",
+        Constant::Int(_) => "an integer",
+        Constant::Float(_) => "a float",
+        Constant::Str { short: true, .. } => "a short string",
+        Constant::Str { .. } => "a long string",
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -138,18 +150,18 @@ impl<'a> LoadState<'a> {
         if self.pos != self.data.len() {
             return Err(Fail::chunk(
                 rule::TRAILING_BYTES,
-                format!("{} bytes after the main function", self.data.len() - self.pos),
+                detail!("{} bytes after the main function", self.data.len() - self.pos),
             ));
         }
         Ok(main_nupvalues)
     }
 
-    fn error(&self, rule: &'static str, detail: alloc::string::String) -> Fail {
-        Fail { rule, proto: self.current, pc: None, detail }
+    fn error(&self, rule: &'static str, detail: Detail) -> Fail {
+        Fail::new(rule, self.current, None, detail)
     }
 
-    fn truncated(&self, what: &str) -> Fail {
-        self.error(rule::TRUNCATED, format!("truncated chunk at byte {} (reading {what})", self.pos))
+    fn truncated(&self, what: &'static str) -> Fail {
+        self.error(rule::TRUNCATED, detail!("truncated chunk at byte {} (reading {})", self.pos, what))
     }
 
     fn remaining(&self) -> usize {
@@ -157,7 +169,7 @@ impl<'a> LoadState<'a> {
     }
 
     /// `loadBlock`.
-    fn load_block(&mut self, size: usize, what: &str) -> Result<&'a [u8], Fail> {
+    fn load_block(&mut self, size: usize, what: &'static str) -> Result<&'a [u8], Fail> {
         if size > self.remaining() {
             return Err(self.truncated(what));
         }
@@ -184,7 +196,7 @@ impl<'a> LoadState<'a> {
         loop {
             let b = self.load_byte()?;
             if x >= limit {
-                return Err(self.error(rule::VARINT_OVERFLOW, format!("integer overflow at byte {}", self.pos - 1)));
+                return Err(self.error(rule::VARINT_OVERFLOW, detail!("integer overflow at byte {}", self.pos - 1)));
             }
             x = (x << 7) | (b & 0x7f) as u64;
             if b & 0x80 != 0 {
@@ -232,11 +244,11 @@ impl<'a> LoadState<'a> {
 
     /// A count of items whose smallest encoding is `min_size` bytes each, checked against
     /// the input left before the caller allocates anything for it.
-    fn load_count(&mut self, min_size: usize, what: &str) -> Result<usize, Fail> {
+    fn load_count(&mut self, min_size: usize, what: &'static str) -> Result<usize, Fail> {
         let n = self.load_int()? as usize;
         if n.saturating_mul(min_size) > self.remaining() {
             return Err(
-                self.error(rule::TRUNCATED, format!("{n} {what} declared but only {} bytes left", self.remaining()))
+                self.error(rule::TRUNCATED, detail!("{} {} declared but only {} bytes left", n, what, self.remaining()))
             );
         }
         Ok(n)
@@ -267,19 +279,19 @@ impl<'a> LoadState<'a> {
                     let Some(len) = self.load_string_n()? else {
                         return Err(self.error(
                             rule::CONSTANT_STRING,
-                            format!("constant {i}: bad format for constant string (null)"),
+                            detail!("constant {}: bad format for constant string (null)", i),
                         ));
                     };
                     let short = len <= LUAI_MAXSHORTLEN;
                     if short != (t == LUA_VSHRSTR) {
                         return Err(self.error(
                             rule::CONSTANT_STRING,
-                            format!("constant {i}: tag {t:#x} does not match its length {len}"),
+                            detail!("constant {}: tag {} does not match its length {}", i, Arg::Hex(t), len),
                         ));
                     }
                     Constant::Str { len, short }
                 }
-                _ => return Err(self.error(rule::CONSTANT_TAG, format!("constant {i}: unknown tag {t:#x}"))),
+                _ => return Err(self.error(rule::CONSTANT_TAG, detail!("constant {}: unknown tag {}", i, Arg::Hex(t)))),
             };
             f.k.push(o);
         }
@@ -327,7 +339,7 @@ impl<'a> LoadState<'a> {
         // lundump: `if (n != 0) n = f->sizeupvalues;` -- a different count would be ignored.
         if declared != 0 && declared != sizeupvalues {
             return Err(
-                self.error(rule::DEBUG_UPVALUE_NAMES, format!("{declared} upvalue names for {sizeupvalues} upvalues"))
+                self.error(rule::DEBUG_UPVALUE_NAMES, detail!("{} upvalue names for {} upvalues", declared, sizeupvalues))
             );
         }
         if (declared as usize) > self.remaining() {
@@ -377,7 +389,7 @@ impl<'a> LoadState<'a> {
                 top.1 += 1;
                 if stack.len() >= MAX_NESTING {
                     self.current = Some(idx);
-                    return Err(self.error(rule::NESTING_DEPTH, format!("functions nested deeper than {MAX_NESTING}")));
+                    return Err(self.error(rule::NESTING_DEPTH, detail!("functions nested deeper than {}", MAX_NESTING)));
                 }
                 let child = self.begin_function(Some(idx), done)?;
                 self.protos[idx as usize].p.push(child);
@@ -392,10 +404,10 @@ impl<'a> LoadState<'a> {
     }
 
     /// `checkliteral`.
-    fn check_literal(&mut self, s: &[u8], rule: &'static str, msg: &str) -> Result<(), Fail> {
+    fn check_literal(&mut self, s: &[u8], rule: &'static str, msg: &'static str) -> Result<(), Fail> {
         let got = self.load_block(s.len(), "the header")?;
         if got != s {
-            return Err(Fail::chunk(rule, msg.into()));
+            return Err(Fail::chunk(rule, detail!(msg)));
         }
         Ok(())
     }
@@ -403,29 +415,29 @@ impl<'a> LoadState<'a> {
     /// `checkHeader` (with the first byte, which `lua_load` checks before `luaU_undump`).
     fn check_header(&mut self) -> Result<(), Fail> {
         if self.data.first() != Some(&LUA_SIGNATURE[0]) {
-            return Err(Fail::chunk(rule::HEADER_SIGNATURE, "not a binary chunk".into()));
+            return Err(Fail::chunk(rule::HEADER_SIGNATURE, detail!("not a binary chunk")));
         }
         self.check_literal(LUA_SIGNATURE, rule::HEADER_SIGNATURE, "not a binary chunk")?;
         let v = self.load_byte()?;
         if v != LUAC_VERSION {
-            return Err(Fail::chunk(rule::HEADER_VERSION, format!("version mismatch ({v:#x}, expected 0x54)")));
+            return Err(Fail::chunk(rule::HEADER_VERSION, detail!("version mismatch ({}, expected 0x54)", Arg::Hex(v))));
         }
         let f = self.load_byte()?;
         if f != LUAC_FORMAT {
-            return Err(Fail::chunk(rule::HEADER_FORMAT, format!("format mismatch ({f}, expected 0)")));
+            return Err(Fail::chunk(rule::HEADER_FORMAT, detail!("format mismatch ({}, expected 0)", f)));
         }
         self.check_literal(LUAC_DATA, rule::HEADER_DATA, "corrupted chunk (LUAC_DATA)")?;
         for (want, name) in [(4u8, "Instruction"), (8, "lua_Integer"), (8, "lua_Number")] {
             let got = self.load_byte()?;
             if got != want {
-                return Err(Fail::chunk(rule::HEADER_SIZES, format!("{name} size mismatch ({got}, expected {want})")));
+                return Err(Fail::chunk(rule::HEADER_SIZES, detail!("{} size mismatch ({}, expected {})", name, got, want)));
             }
         }
         if self.load_integer()? != LUAC_INT {
-            return Err(Fail::chunk(rule::HEADER_INT, "integer format mismatch".into()));
+            return Err(Fail::chunk(rule::HEADER_INT, detail!("integer format mismatch")));
         }
         if self.load_number()? != LUAC_NUM {
-            return Err(Fail::chunk(rule::HEADER_NUM, "float format mismatch".into()));
+            return Err(Fail::chunk(rule::HEADER_NUM, detail!("float format mismatch")));
         }
         Ok(())
     }

@@ -19,10 +19,9 @@
 //! them as writing every register from A up (like a call).
 
 use super::opcodes::*;
-use super::reader::{Chunk, Constant, Proto};
+use super::reader::{describe, Chunk, Constant, Proto};
 use super::{rule, Fail};
-use alloc::format;
-use alloc::string::String;
+use crate::text::Detail;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -42,19 +41,15 @@ const TOP: u32 = 255;
 
 pub fn check_chunk(chunk: &Chunk) -> Result<(), Fail> {
     let Some(main) = chunk.protos.first() else {
-        return Err(Fail::chunk(rule::TRUNCATED, "no main function".into()));
+        return Err(Fail::chunk(rule::TRUNCATED, detail!("no main function")));
     };
     if chunk.main_nupvalues as usize != main.upvalues.len() {
-        return Err(Fail {
-            rule: rule::MAIN_UPVALUES,
-            proto: Some(0),
-            pc: None,
-            detail: format!(
-                "the main closure has {} upvalues but its prototype {}",
-                chunk.main_nupvalues,
-                main.upvalues.len()
-            ),
-        });
+        return Err(Fail::new(
+            rule::MAIN_UPVALUES,
+            Some(0),
+            None,
+            detail!("the main closure has {} upvalues but its prototype {}", chunk.main_nupvalues, main.upvalues.len()),
+        ));
     }
     // Shapes and descriptors everywhere first: the code checks rely on them.
     for (idx, f) in chunk.protos.iter().enumerate() {
@@ -196,11 +191,11 @@ struct Func<'a> {
 }
 
 impl<'a> Func<'a> {
-    fn fail(&self, rule: &'static str, pc: Option<usize>, detail: String) -> Fail {
-        Fail { rule, proto: Some(self.idx), pc: pc.map(|p| p as u32), detail }
+    fn fail(&self, rule: &'static str, pc: Option<usize>, detail: Detail) -> Fail {
+        Fail::new(rule, Some(self.idx), pc.map(|p| p as u32), detail)
     }
 
-    fn at(&self, rule: &'static str, pc: usize, detail: String) -> Fail {
+    fn at(&self, rule: &'static str, pc: usize, detail: Detail) -> Fail {
         self.fail(rule, Some(pc), detail)
     }
 
@@ -218,10 +213,10 @@ impl<'a> Func<'a> {
     fn check_code(&self) -> Result<(), Fail> {
         let n = self.code.len();
         let Some(&last) = self.code.last() else {
-            return Err(self.fail(rule::CODE_END, None, "empty code".into()));
+            return Err(self.fail(rule::CODE_END, None, detail!("empty code")));
         };
         if !is_return(op(last)) {
-            return Err(self.at(rule::CODE_END, n - 1, format!("code ends with {}, not a return", name(op(last)))));
+            return Err(self.at(rule::CODE_END, n - 1, detail!("code ends with {}, not a return", name(op(last)))));
         }
         let mut jumped_into = vec![false; n];
         let mut loops: Vec<Loop> = Vec::new();
@@ -264,17 +259,17 @@ impl<'a> Func<'a> {
     fn check_shape(&self) -> Result<(), Fail> {
         let f = self.f;
         if f.is_vararg > 1 {
-            return Err(self.fail(rule::VARARG_FLAG, None, format!("is_vararg is {}", f.is_vararg)));
+            return Err(self.fail(rule::VARARG_FLAG, None, detail!("is_vararg is {}", f.is_vararg)));
         }
         if f.numparams > f.maxstacksize {
             return Err(self.fail(
                 rule::STACK_SIZE,
                 None,
-                format!("{} parameters in a frame of {} registers", f.numparams, f.maxstacksize),
+                detail!("{} parameters in a frame of {} registers", f.numparams, f.maxstacksize),
             ));
         }
         if f.upvalues.len() > MAXUPVAL {
-            return Err(self.fail(rule::UPVALUE_COUNT, None, format!("{} upvalues (at most 255)", f.upvalues.len())));
+            return Err(self.fail(rule::UPVALUE_COUNT, None, detail!("{} upvalues (at most 255)", f.upvalues.len())));
         }
         let parent = f.parent.and_then(|p| self.chunk.protos.get(p as usize));
         for (n, u) in f.upvalues.iter().enumerate() {
@@ -282,7 +277,7 @@ impl<'a> Func<'a> {
                 return Err(self.fail(
                     rule::UPVALUE_DESC,
                     None,
-                    format!("upvalue {n}: instack {} kind {}", u.instack, u.kind),
+                    detail!("upvalue {}: instack {} kind {}", n, u.instack, u.kind),
                 ));
             }
             let Some(parent) = parent else { continue };
@@ -290,14 +285,14 @@ impl<'a> Func<'a> {
                 return Err(self.fail(
                     rule::UPVALUE_DESC,
                     None,
-                    format!("upvalue {n} captures register {} of a {}-register parent", u.idx, parent.maxstacksize),
+                    detail!("upvalue {} captures register {} of a {}-register parent", n, u.idx, parent.maxstacksize),
                 ));
             }
             if u.instack == 0 && u.idx as usize >= parent.upvalues.len() {
                 return Err(self.fail(
                     rule::UPVALUE_DESC,
                     None,
-                    format!("upvalue {n} copies upvalue {} of a parent with {}", u.idx, parent.upvalues.len()),
+                    detail!("upvalue {} copies upvalue {} of a parent with {}", n, u.idx, parent.upvalues.len()),
                 ));
             }
         }
@@ -312,12 +307,12 @@ impl<'a> Func<'a> {
             return Err(self.fail(
                 rule::DEBUG_LINEINFO,
                 None,
-                format!("{} lineinfo entries for {n} instructions", f.sizelineinfo),
+                detail!("{} lineinfo entries for {} instructions", f.sizelineinfo, n),
             ));
         }
         let abs = &f.abslineinfo;
         if !abs.is_empty() && f.sizelineinfo == 0 {
-            return Err(self.fail(rule::DEBUG_ABSLINEINFO, None, "absolute line info without line info".into()));
+            return Err(self.fail(rule::DEBUG_ABSLINEINFO, None, detail!("absolute line info without line info")));
         }
         let mut prev: Option<u32> = None;
         for (j, e) in abs.iter().enumerate() {
@@ -325,7 +320,7 @@ impl<'a> Func<'a> {
                 return Err(self.fail(
                     rule::DEBUG_ABSLINEINFO,
                     None,
-                    format!("entry {j} has pc {} (out of order or range)", e.pc),
+                    detail!("entry {} has pc {} (out of order or range)", j, e.pc),
                 ));
             }
             prev = Some(e.pc);
@@ -344,7 +339,7 @@ impl<'a> Func<'a> {
                         return Err(self.fail(
                             rule::DEBUG_ABSLINEINFO,
                             None,
-                            format!("no absolute line info at or before pc {lo} for ldebug's estimate"),
+                            detail!("no absolute line info at or before pc {} for ldebug's estimate", lo),
                         ));
                     }
                 }
@@ -356,7 +351,7 @@ impl<'a> Func<'a> {
                 return Err(self.fail(
                     rule::DEBUG_LOCVARS,
                     None,
-                    format!("local {j}: named {}, pcs {}..{}", v.named, v.startpc, v.endpc),
+                    detail!("local {}: named {}, pcs {}..{}", j, v.named, v.startpc, v.endpc),
                 ));
             }
         }
@@ -373,33 +368,33 @@ impl<'a> Func<'a> {
         self.chunk.protos.get(c as usize)
     }
 
-    fn reg(&self, pc: usize, r: u32, what: &str) -> Result<(), Fail> {
+    fn reg(&self, pc: usize, r: u32, what: &'static str) -> Result<(), Fail> {
         if r >= self.ms {
             return Err(self.at(
                 rule::REGISTER,
                 pc,
-                format!("{what} register {r} outside the frame of {} registers", self.ms),
+                detail!("{} register {} outside the frame of {} registers", what, r, self.ms),
             ));
         }
         Ok(())
     }
 
     /// Registers lo..=hi (nothing when hi < lo).
-    fn regs(&self, pc: usize, lo: u32, hi: i64, what: &str) -> Result<(), Fail> {
+    fn regs(&self, pc: usize, lo: u32, hi: i64, what: &'static str) -> Result<(), Fail> {
         if hi >= lo as i64 && hi >= self.ms as i64 {
             return Err(self.at(
                 rule::REGISTER,
                 pc,
-                format!("{what} registers {lo}..{hi} outside the frame of {} registers", self.ms),
+                detail!("{} registers {}..{} outside the frame of {} registers", what, lo, hi, self.ms),
             ));
         }
         Ok(())
     }
 
     /// A register that may also be one past the last (a return's empty range).
-    fn level(&self, pc: usize, r: u32, what: &str) -> Result<(), Fail> {
+    fn level(&self, pc: usize, r: u32, what: &'static str) -> Result<(), Fail> {
         if r > self.ms {
-            return Err(self.at(rule::REGISTER, pc, format!("{what} {r} above the frame of {} registers", self.ms)));
+            return Err(self.at(rule::REGISTER, pc, detail!("{} {} above the frame of {} registers", what, r, self.ms)));
         }
         Ok(())
     }
@@ -407,17 +402,17 @@ impl<'a> Func<'a> {
     fn konst(&self, pc: usize, x: u32) -> Result<Constant, Fail> {
         match self.f.k.get(x as usize) {
             Some(&k) => Ok(k),
-            None => Err(self.at(rule::CONSTANT_INDEX, pc, format!("constant {x} of {}", self.f.k.len()))),
+            None => Err(self.at(rule::CONSTANT_INDEX, pc, detail!("constant {} of {}", x, self.f.k.len()))),
         }
     }
 
-    fn konst_where(&self, pc: usize, x: u32, ok: fn(&Constant) -> bool, want: &str) -> Result<(), Fail> {
+    fn konst_where(&self, pc: usize, x: u32, ok: fn(&Constant) -> bool, want: &'static str) -> Result<(), Fail> {
         let k = self.konst(pc, x)?;
         if !ok(&k) {
             return Err(self.at(
                 rule::CONSTANT_TYPE,
                 pc,
-                format!("constant {x} is {k:?}, {} needs {want}", name(op(self.code[pc]))),
+                detail!("constant {} is {}, {} needs {}", x, describe(&k), name(op(self.code[pc])), want),
             ));
         }
         Ok(())
@@ -438,7 +433,7 @@ impl<'a> Func<'a> {
 
     fn upvalue(&self, pc: usize, u: u32) -> Result<(), Fail> {
         if u as usize >= self.f.upvalues.len() {
-            return Err(self.at(rule::UPVALUE_INDEX, pc, format!("upvalue {u} of {}", self.f.upvalues.len())));
+            return Err(self.at(rule::UPVALUE_INDEX, pc, detail!("upvalue {} of {}", u, self.f.upvalues.len())));
         }
         Ok(())
     }
@@ -447,7 +442,7 @@ impl<'a> Func<'a> {
     fn extra(&self, pc: usize, i: u32) -> Result<u32, Fail> {
         match self.ins(pc as i64 + 1) {
             Some(x) if op(x) == OP_EXTRAARG => Ok(ax(x)),
-            _ => Err(self.at(rule::EXTRAARG, pc, format!("{} not followed by EXTRAARG", name(op(i))))),
+            _ => Err(self.at(rule::EXTRAARG, pc, detail!("{} not followed by EXTRAARG", name(op(i))))),
         }
     }
 
@@ -458,7 +453,7 @@ impl<'a> Func<'a> {
             return Err(self.at(
                 rule::VARARG_RETURN,
                 pc,
-                format!("{} has C {} but the function needs {want}", name(op(i)), c(i)),
+                detail!("{} has C {} but the function needs {}", name(op(i)), c(i), want),
             ));
         }
         Ok(())
@@ -469,10 +464,10 @@ impl<'a> Func<'a> {
         let o = op(i);
         let (ra, rb, rc) = (a(i), b(i), c(i));
         if o >= NUM_OPCODES {
-            return Err(self.at(rule::OPCODE, pc, format!("opcode {o} (there are {NUM_OPCODES})")));
+            return Err(self.at(rule::OPCODE, pc, detail!("opcode {} (there are {})", o, NUM_OPCODES)));
         }
         if pc == 0 && self.is_vararg() && o != OP_VARARGPREP {
-            return Err(self.at(rule::VARARGPREP, pc, "vararg function does not start with VARARGPREP".into()));
+            return Err(self.at(rule::VARARGPREP, pc, detail!("vararg function does not start with VARARGPREP")));
         }
         match o {
             OP_MOVE => {
@@ -536,15 +531,15 @@ impl<'a> Func<'a> {
                 self.reg(pc, ra, "A")?;
                 let x = self.extra(pc, i)?;
                 if rb > MAX_NEWTABLE_B {
-                    return Err(self.at(rule::TABLE_SIZE, pc, format!("hash size 2^{} too large", rb as i32 - 1)));
+                    return Err(self.at(rule::TABLE_SIZE, pc, detail!("hash size 2^{} too large", rb as i32 - 1)));
                 }
                 if k(i) {
                     let size = x as u64 * (MAXARG_C as u64 + 1) + rc as u64;
                     if size > MAX_ARRAY {
-                        return Err(self.at(rule::TABLE_SIZE, pc, format!("array size {size} too large")));
+                        return Err(self.at(rule::TABLE_SIZE, pc, detail!("array size {} too large", size)));
                     }
                 } else if x != 0 {
-                    return Err(self.at(rule::EXTRAARG, pc, format!("NEWTABLE without k has EXTRAARG {x}")));
+                    return Err(self.at(rule::EXTRAARG, pc, detail!("NEWTABLE without k has EXTRAARG {}", x)));
                 }
             }
             OP_SELF => {
@@ -568,14 +563,14 @@ impl<'a> Func<'a> {
                     _ => {} // ADDI, SHRI, SHLI: sC is an immediate
                 }
                 let Some((mm, tms)) = mm_pairing(o) else {
-                    return Err(self.at(rule::OPCODE, pc, "internal: no metamethod pairing".into()));
+                    return Err(self.at(rule::OPCODE, pc, detail!("internal: no metamethod pairing")));
                 };
                 let ok = self.ins(pc as i64 + 1).is_some_and(|n| op(n) == mm && tms.contains(&c(n)));
                 if !ok {
                     return Err(self.at(
                         rule::MMBIN_PAIRING,
                         pc,
-                        format!("{} not followed by {} with a matching event", name(o), name(mm)),
+                        detail!("{} not followed by {} with a matching event", name(o), name(mm)),
                     ));
                 }
             }
@@ -594,7 +589,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::MMBIN_PAIRING,
                         pc,
-                        format!("{} (event {rc}) does not follow a matching arithmetic instruction", name(o)),
+                        detail!("{} (event {}) does not follow a matching arithmetic instruction", name(o), rc),
                     ));
                 }
             }
@@ -604,7 +599,7 @@ impl<'a> Func<'a> {
             }
             OP_CONCAT => {
                 if rb < 2 {
-                    return Err(self.at(rule::CONCAT_COUNT, pc, format!("CONCAT of {rb} values")));
+                    return Err(self.at(rule::CONCAT_COUNT, pc, detail!("CONCAT of {} values", rb)));
                 }
                 self.regs(pc, ra, ra as i64 + rb as i64 - 1, "CONCAT")?;
             }
@@ -620,7 +615,7 @@ impl<'a> Func<'a> {
                     _ => {}
                 }
                 if self.ins(pc as i64 + 1).is_none_or(|n| op(n) != OP_JMP) {
-                    return Err(self.at(rule::TEST_JUMP, pc, format!("{} not followed by JMP", name(o))));
+                    return Err(self.at(rule::TEST_JUMP, pc, detail!("{} not followed by JMP", name(o))));
                 }
             }
             OP_CALL | OP_TAILCALL => {
@@ -651,7 +646,7 @@ impl<'a> Func<'a> {
                     self.reg(pc, ra, "A")?;
                 }
                 if self.is_vararg() {
-                    return Err(self.at(rule::VARARG_RETURN, pc, format!("{} in a vararg function", name(o))));
+                    return Err(self.at(rule::VARARG_RETURN, pc, detail!("{} in a vararg function", name(o))));
                 }
             }
             OP_FORPREP | OP_FORLOOP => {
@@ -677,18 +672,18 @@ impl<'a> Func<'a> {
                 let x = if k(i) { self.extra(pc, i)? } else { 0 };
                 let first = x as u64 * (MAXARG_C as u64 + 1) + rc as u64;
                 if first > MAX_ARRAY {
-                    return Err(self.at(rule::TABLE_SIZE, pc, format!("SETLIST at index {first}")));
+                    return Err(self.at(rule::TABLE_SIZE, pc, detail!("SETLIST at index {}", first)));
                 }
             }
             OP_CLOSURE => {
                 self.reg(pc, ra, "A")?;
                 if bx(i) as usize >= self.f.p.len() {
-                    return Err(self.at(rule::PROTO_INDEX, pc, format!("prototype {} of {}", bx(i), self.f.p.len())));
+                    return Err(self.at(rule::PROTO_INDEX, pc, detail!("prototype {} of {}", bx(i), self.f.p.len())));
                 }
             }
             OP_VARARG => {
                 if !self.is_vararg() {
-                    return Err(self.at(rule::VARARG_OP, pc, "VARARG in a function that is not vararg".into()));
+                    return Err(self.at(rule::VARARG_OP, pc, detail!("VARARG in a function that is not vararg")));
                 }
                 self.reg(pc, ra, "A")?;
                 if rc > 1 {
@@ -700,14 +695,14 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::VARARGPREP,
                         pc,
-                        "VARARGPREP not the first instruction of a vararg function".into(),
+                        detail!("VARARGPREP not the first instruction of a vararg function"),
                     ));
                 }
                 if ra != self.f.numparams as u32 {
                     return Err(self.at(
                         rule::VARARGPREP,
                         pc,
-                        format!("VARARGPREP {ra} in a function of {} parameters", self.f.numparams),
+                        detail!("VARARGPREP {} in a function of {} parameters", ra, self.f.numparams),
                     ));
                 }
             }
@@ -716,7 +711,7 @@ impl<'a> Func<'a> {
                 return Err(self.at(
                     rule::EXTRAARG,
                     pc,
-                    "EXTRAARG not after LOADKX, NEWTABLE or SETLIST with k".into(),
+                    detail!("EXTRAARG not after LOADKX, NEWTABLE or SETLIST with k"),
                 ));
             }
         }
@@ -746,7 +741,7 @@ impl<'a> Func<'a> {
             return Err(self.at(
                 rule::FORPREP_PAIRING,
                 pc,
-                format!("{} {} {} is not paired", name(op(i)), a(i), bx(i)),
+                detail!("{} {} {} is not paired", name(op(i)), a(i), bx(i)),
             ));
         }
         Ok(())
@@ -775,7 +770,7 @@ impl<'a> Func<'a> {
             _ => false,
         };
         if !ok {
-            return Err(self.at(rule::TFORPREP_PAIRING, pc, format!("{} {} is not paired", name(op(i)), a(i))));
+            return Err(self.at(rule::TFORPREP_PAIRING, pc, detail!("{} {} is not paired", name(op(i)), a(i))));
         }
         Ok(())
     }
@@ -803,13 +798,13 @@ impl<'a> Func<'a> {
         for j in 0..b.n {
             let (to, natural) = b.e[j];
             if to < 0 || to >= self.code.len() as i64 {
-                return Err(self.at(rule::JUMP_TARGET, pc, format!("{} goes to pc {to}, outside the code", name(o))));
+                return Err(self.at(rule::JUMP_TARGET, pc, detail!("{} goes to pc {}, outside the code", name(o), to)));
             }
             if self.is_extra(to as usize) {
-                return Err(self.at(rule::JUMP_TARGET, pc, format!("{} goes to pc {to}, an EXTRAARG", name(o))));
+                return Err(self.at(rule::JUMP_TARGET, pc, detail!("{} goes to pc {}, an EXTRAARG", name(o), to)));
             }
             if to == 0 && self.is_vararg() {
-                return Err(self.at(rule::VARARGPREP, pc, format!("{} goes back to VARARGPREP", name(o))));
+                return Err(self.at(rule::VARARGPREP, pc, detail!("{} goes back to VARARGPREP", name(o))));
             }
             out.e[j] = Edge { to: to as u32, natural };
         }
@@ -830,15 +825,15 @@ impl<'a> Func<'a> {
                     rule::TOP_USE,
                     pc,
                     if it {
-                        format!("{} with B=0 does not follow an instruction that sets the top", name(o))
+                        detail!("{} with B=0 does not follow an instruction that sets the top", name(o))
                     } else {
-                        format!("{} does not use the top {} left", name(o), prev.map(|p| name(op(p))).unwrap_or("?"))
+                        detail!("{} does not use the top {} left", name(o), prev.map(|p| name(op(p))).unwrap_or("?"))
                     },
                 ));
             }
             if let (true, Some(prev)) = (it, prev) {
                 if entered {
-                    return Err(self.at(rule::TOP_USE, pc, format!("{} with B=0 is a jump target", name(o))));
+                    return Err(self.at(rule::TOP_USE, pc, detail!("{} with B=0 is a jump target", name(o))));
                 }
                 // The values counted from the top start above A (at A for RETURN). After a
                 // TAILCALL (reached when a tail-called C function yielded and was resumed)
@@ -851,7 +846,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::TOP_USE,
                         pc,
-                        format!("{} {} uses a top set from register {}", name(o), a(i), a(prev)),
+                        detail!("{} {} uses a top set from register {}", name(o), a(i), a(prev)),
                     ));
                 }
             }
@@ -870,7 +865,7 @@ impl<'a> Func<'a> {
                 return Err(self.at(
                     rule::SELF_KEY,
                     pc,
-                    format!("SELF key register {key} is not a string loaded just before"),
+                    detail!("SELF key register {} is not a string loaded just before", key),
                 ));
             }
         }
@@ -941,7 +936,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::FOR_BODY,
                         loops[j].prep as usize,
-                        format!("loop overlaps the loop of the FORPREP at pc {}", outer.prep),
+                        detail!("loop overlaps the loop of the FORPREP at pc {}", outer.prep),
                     ));
                 }
                 let protected = outer.protected;
@@ -981,7 +976,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::FOR_BODY,
                         pc,
-                        format!("jumps to pc {} inside the loop of the FORPREP at pc {}", e.to, l.prep),
+                        detail!("jumps to pc {} inside the loop of the FORPREP at pc {}", e.to, l.prep),
                     ));
                 }
             }
@@ -1000,7 +995,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::FOR_BODY,
                         pc,
-                        format!("{} writes the internal registers of the loop at pc {}", name(op(i)), l.prep),
+                        detail!("{} writes the internal registers of the loop at pc {}", name(op(i)), l.prep),
                     ));
                 }
             }
@@ -1010,7 +1005,7 @@ impl<'a> Func<'a> {
                         return Err(self.at(
                             rule::FOR_BODY,
                             pc,
-                            format!("CLOSURE captures the internal registers of the loop at pc {}", l.prep),
+                            detail!("CLOSURE captures the internal registers of the loop at pc {}", l.prep),
                         ));
                     }
                 }
@@ -1074,7 +1069,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::REGISTER_INIT,
                         pc,
-                        format!("{} reads register {r}, which this call has not written on every path", name(o)),
+                        detail!("{} reads register {}, which this call has not written on every path", name(o), r),
                     ));
                 }
             }
@@ -1088,7 +1083,7 @@ impl<'a> Func<'a> {
                         return Err(self.at(
                             rule::REGISTER_INIT,
                             pc,
-                            format!("CLOSURE captures register {}, which this call has not written", u.idx),
+                            detail!("CLOSURE captures register {}, which this call has not written", u.idx),
                         ));
                     }
                 }
@@ -1104,10 +1099,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::TBC,
                         pc,
-                        format!(
-                            "{} at register {r} is not above the pending to-be-closed variable in register {m}",
-                            name(o)
-                        ),
+                        detail!("{} at register {} is not above the pending to-be-closed variable in register {}", name(o), r, m),
                     ));
                 }
             }
@@ -1116,7 +1108,7 @@ impl<'a> Func<'a> {
                     return Err(self.at(
                         rule::OPEN_UPVALUE,
                         pc,
-                        format!("{} at register {r} puts a frame over the open upvalue on register {m}", name(o)),
+                        detail!("{} at register {} puts a frame over the open upvalue on register {}", name(o), r, m),
                     ));
                 }
             }
@@ -1127,19 +1119,19 @@ impl<'a> Func<'a> {
                 _ => (true, true),
             };
             if !closes_tbc && !s.tbc.is_empty() {
-                return Err(self.at(rule::TBC, pc, format!("{} leaves a to-be-closed variable pending", name(o))));
+                return Err(self.at(rule::TBC, pc, detail!("{} leaves a to-be-closed variable pending", name(o))));
             }
             if !closes_open && !s.open.is_empty() {
-                return Err(self.at(rule::OPEN_UPVALUE, pc, format!("{} leaves upvalues open", name(o))));
+                return Err(self.at(rule::OPEN_UPVALUE, pc, detail!("{} leaves upvalues open", name(o))));
             }
             if o == OP_FORPREP && s.open.intersects(Bits::range(ra, ra + 2)) {
-                return Err(self.at(rule::FOR_BODY, pc, "an upvalue is open on the loop's internal registers".into()));
+                return Err(self.at(rule::FOR_BODY, pc, detail!("an upvalue is open on the loop's internal registers")));
             }
             if o == OP_SETLIST && !s.table.has(ra) {
                 return Err(self.at(
                     rule::SETLIST_TABLE,
                     pc,
-                    format!("register {ra} may not hold the table NEWTABLE made"),
+                    detail!("register {} may not hold the table NEWTABLE made", ra),
                 ));
             }
         }
