@@ -10,7 +10,12 @@ use core::ffi::c_void;
 use core::ptr;
 
 /// dlmalloc aligns every block to 8 bytes on wasm32 (16 on 64-bit hosts), which covers
-/// every Lua type (lua_Number and lua_Integer are 8 bytes).
+/// every Lua type (lua_Number and lua_Integer are 8 bytes). The region itself needs no
+/// more than that: asking the module's allocator for more would link dlmalloc's memalign
+/// (1.2 KB of wasm) for this one call.
+#[cfg(target_arch = "wasm32")]
+const ALIGN: usize = 8;
+#[cfg(not(target_arch = "wasm32"))]
 const ALIGN: usize = 16;
 
 /// Hands dlmalloc exactly one region: the arena. Further requests fail, so dlmalloc can

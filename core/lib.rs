@@ -27,6 +27,7 @@ pub mod output;
 #[cfg(feature = "persistence")]
 mod persist;
 pub mod protocol;
+mod ptrmap;
 pub mod runtime;
 pub mod wire;
 

@@ -39,8 +39,10 @@ impl Output {
         let stream = if full { 2 } else { stream };
         match self.last {
             Some(at) if self.last_stream == stream => {
-                let len = u32::from_le_bytes(self.records[at..at + 4].try_into().unwrap());
-                self.records[at..at + 4].copy_from_slice(&(len + bytes.len() as u32).to_le_bytes());
+                if let Some(field) = self.records.get_mut(at..at + 4) {
+                    let len = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
+                    field.copy_from_slice(&(len + bytes.len() as u32).to_le_bytes());
+                }
             }
             _ => {
                 self.records.push(stream);

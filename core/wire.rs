@@ -3,7 +3,7 @@
 //! conversion), so encoding cannot raise a Lua error or allocate in the Lua heap.
 
 use crate::lua::*;
-use alloc::collections::BTreeMap;
+use crate::ptrmap::PtrMap;
 use alloc::vec::Vec;
 use core::ffi::c_int;
 
@@ -30,12 +30,12 @@ pub enum WireError {
 /// tables and cycles become references.
 pub struct Encoder<'a> {
     out: &'a mut Vec<u8>,
-    seen: BTreeMap<usize, u32>,
+    seen: PtrMap,
 }
 
 impl<'a> Encoder<'a> {
     pub fn new(out: &'a mut Vec<u8>) -> Self {
-        Encoder { out, seen: BTreeMap::new() }
+        Encoder { out, seen: PtrMap::new() }
     }
 
     pub fn put_u32(&mut self, n: u32) {
@@ -88,7 +88,7 @@ impl<'a> Encoder<'a> {
 
     unsafe fn table(&mut self, l: *mut lua_State, idx: c_int, depth: u32) -> Result<(), WireError> {
         let key = lua_topointer(l, idx) as usize;
-        if let Some(&i) = self.seen.get(&key) {
+        if let Some(i) = self.seen.get(key) {
             self.out.push(TAG_REF);
             self.put_u32(i);
             return Ok(());
