@@ -14,25 +14,69 @@ use core::ptr;
 /// more than that: asking the module's allocator for more would link dlmalloc's memalign
 /// (1.2 KB of wasm) for this one call.
 #[cfg(target_arch = "wasm32")]
-const ALIGN: usize = 8;
+pub(crate) const ALIGN: usize = 8;
 #[cfg(not(target_arch = "wasm32"))]
 const ALIGN: usize = 16;
 
-/// Hands dlmalloc exactly one region: the arena. Further requests fail, so dlmalloc can
-/// only work inside it.
-struct OneRegion {
+/// What dlmalloc gets memory from. For the Lua arena: exactly one region, handed out once
+/// (further requests fail, so that dlmalloc works inside it). For the module's own heap
+/// (module_heap.rs, `base` null): the linker's spare heap once, then `memory.grow`, as
+/// dlmalloc's wasm `System` does. One type for both keeps one copy of dlmalloc's code in
+/// the module (two instantiations cost ~2 KB).
+pub(crate) struct Region {
     base: *mut u8,
     size: usize,
     given: core::cell::Cell<bool>,
 }
 
-// SAFETY: the module is single-threaded; the host tests use one arena per thread.
-unsafe impl Send for OneRegion {}
+impl Region {
+    /// The module heap's source of memory.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) const fn growing() -> Region {
+        Region { base: ptr::null_mut(), size: 0, given: core::cell::Cell::new(false) }
+    }
 
-// SAFETY: the region is valid, exclusively owned memory of `size` bytes for the arena's
-// lifetime; it is handed out once with EXTERN_BIT set so dlmalloc never frees or merges it.
-unsafe impl dlmalloc::Allocator for OneRegion {
+    #[cfg(target_arch = "wasm32")]
+    fn grow(&self, size: usize) -> (*mut u8, usize, u32) {
+        extern "C" {
+            static __heap_base: u8;
+            static __heap_end: u8;
+        }
+        if !self.given.replace(true) {
+            // SAFETY: linker-defined symbols; only their addresses are taken.
+            let (start, end) = unsafe { (&__heap_base as *const u8 as usize, &__heap_end as *const u8 as usize) };
+            if start != 0 && end > start && end - start >= size {
+                return (start as *mut u8, end - start, 0);
+            }
+        }
+        const PAGE: usize = 64 * 1024;
+        let pages = size.div_ceil(PAGE);
+        let prev = core::arch::wasm32::memory_grow(0, pages);
+        if prev == usize::MAX {
+            return (ptr::null_mut(), 0, 0);
+        }
+        // The top page of a 4 GiB memory would end at address 0: keep 16 bytes back.
+        let len = if (prev * PAGE).wrapping_add(pages * PAGE) == 0 { pages * PAGE - 16 } else { pages * PAGE };
+        ((prev * PAGE) as *mut u8, len, 0)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn grow(&self, _: usize) -> (*mut u8, usize, u32) {
+        (ptr::null_mut(), 0, 0)
+    }
+}
+
+// SAFETY: the module is single-threaded; the host tests use one arena per thread.
+unsafe impl Send for Region {}
+
+// SAFETY: a fixed region is valid, exclusively owned memory of `size` bytes for the arena's
+// lifetime, handed out once with EXTERN_BIT set so dlmalloc never frees or merges it; grown
+// memory is fresh pages nobody else uses.
+unsafe impl dlmalloc::Allocator for Region {
     fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
+        if self.base.is_null() {
+            return self.grow(size);
+        }
         if self.given.get() || size > self.size {
             return (ptr::null_mut(), 0, 0);
         }
@@ -52,17 +96,22 @@ unsafe impl dlmalloc::Allocator for OneRegion {
         false
     }
     fn allocates_zeros(&self) -> bool {
-        false
+        // Fresh wasm pages are zero; the arena's region is not.
+        self.base.is_null()
     }
     fn page_size(&self) -> usize {
-        4096
+        if self.base.is_null() {
+            64 * 1024
+        } else {
+            4096
+        }
     }
 }
 
 /// The Lua heap: a region, the dlmalloc managing it, and the counters Lua's allocator
 /// function keeps.
 pub struct Arena {
-    heap: dlmalloc::Dlmalloc<OneRegion>,
+    heap: dlmalloc::Dlmalloc<Region>,
     region: *mut u8,
     size: usize,
     /// Bytes Lua holds right now (the sum of the sizes Lua asked for).
@@ -84,7 +133,7 @@ impl Arena {
         if region.is_null() {
             return None;
         }
-        let heap = dlmalloc::Dlmalloc::new_with_allocator(OneRegion {
+        let heap = dlmalloc::Dlmalloc::new_with_allocator(Region {
             base: region,
             size,
             given: core::cell::Cell::new(false),

@@ -23,6 +23,8 @@ pub mod libc;
 pub mod lua;
 #[cfg(feature = "persistence")]
 mod memory_table;
+#[cfg(target_arch = "wasm32")]
+mod module_heap;
 pub mod output;
 #[cfg(feature = "persistence")]
 mod persist;
@@ -33,7 +35,7 @@ pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOCATOR: module_heap::ModuleHeap = module_heap::ModuleHeap;
 
 /// A panic is a bug in Cu: trap, and glue.js marks the instance dead.
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,45 @@
+//! module_heap.rs: the module's global allocator on wasm32 (the I/O buffer, replies, output
+//! records, the arena's region itself): dlmalloc over `memory.grow`, instantiated with the
+//! same `Region` type as the Lua arena so that dlmalloc's code is in the module once.
+//!
+//! Every block is 8-aligned, which is all any type the module allocates needs; a layout
+//! asking for more fails (a trap through handle_alloc_error) instead of linking dlmalloc's
+//! memalign, which nothing uses.
+
+use crate::arena::{Region, ALIGN};
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::{addr_of_mut, null_mut};
+
+static mut HEAP: dlmalloc::Dlmalloc<Region> = dlmalloc::Dlmalloc::new_with_allocator(Region::growing());
+
+pub struct ModuleHeap;
+
+// SAFETY: the module is single-threaded, so `HEAP` is never used by two callers at once;
+// dlmalloc returns blocks of the requested size, ALIGN-aligned, which satisfies every
+// layout accepted here.
+unsafe impl GlobalAlloc for ModuleHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() > ALIGN {
+            return null_mut();
+        }
+        (*addr_of_mut!(HEAP)).malloc(layout.size(), ALIGN)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.align() > ALIGN {
+            return null_mut();
+        }
+        (*addr_of_mut!(HEAP)).calloc(layout.size(), ALIGN)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        (*addr_of_mut!(HEAP)).free(ptr, layout.size(), ALIGN)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.align() > ALIGN {
+            return null_mut();
+        }
+        (*addr_of_mut!(HEAP)).realloc(ptr, layout.size(), ALIGN, new_size)
+    }
+}
