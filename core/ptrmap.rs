@@ -63,12 +63,6 @@ impl PtrMap {
     }
 }
 
-impl Default for PtrMap {
-    fn default() -> Self {
-        PtrMap::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::PtrMap;
