@@ -106,7 +106,7 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
     let body_len = out.len() - start - HEADER_LEN;
     if body_len > u32::MAX as usize {
         out.truncate(start);
-        path::raise(l, b"cannot serialize: the encoding exceeds 4 GiB");
+        path::raise(l, c"cannot serialize: the encoding exceeds 4 GiB");
     }
     let mut flags = 0;
     if opts.compress_threshold.is_some_and(|t| body_len > t) {
@@ -141,7 +141,7 @@ pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     let guard = push_buffer(l);
     let body = match compress::inflate_exact(payload, header.body_len as usize) {
         Some(body) => body,
-        None => path::raise_decode(l, b"the compressed payload is corrupt", None),
+        None => path::raise_decode(l, c"the compressed payload is corrupt", None),
     };
     let mut body = core::mem::ManuallyDrop::new(body);
     (*guard).ptr = body.as_mut_ptr();
