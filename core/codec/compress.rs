@@ -6,7 +6,7 @@
 //!   greedy LZ77 pass (3-byte hash chains over the 32 KB window, at most `CHAIN` candidates
 //!   a position). Dynamic codes would make bytecode about a fifth smaller again, but their
 //!   encoder is most of the code of a DEFLATE writer.
-//! - `inflate_exact` reads any raw DEFLATE stream (stored, fixed and dynamic blocks), so a
+//! - `inflate` reads any raw DEFLATE stream (stored, fixed and dynamic blocks), so a
 //!   body compressed elsewhere (an earlier encoder, zlib, CompressionStream) still decodes.
 //!   It checks every code, length and distance against the input, the output size, and
 //!   what was already written: no input makes it panic or read or write out of bounds.
@@ -21,6 +21,7 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+
 
 const WINDOW: usize = 32 * 1024;
 const MIN_MATCH: usize = 3;
@@ -186,15 +187,27 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
 
 // ---- decoder ----------------------------------------------------------------------------
 
-struct BitReader<'a> {
+/// The state of one `inflate_exact`: the input bit reader, the output, and two canonical
+/// Huffman codes for reading (as zlib's puff.c: how many codes have each length, and the
+/// symbols in code order): 0 for literals/lengths (first for code lengths), 1 for distances.
+struct Inflater<'a> {
     data: &'a [u8],
     /// Bytes loaded so far; past `data.len()` when the stream ran out (zeros were loaded).
     pos: usize,
     bits: u32,
     n: u32,
+    out: &'a mut [u8],
+    at: usize,
+    count: [[u16; 16]; 2],
+    symbol: [[u16; 288]; 2],
 }
 
-impl BitReader<'_> {
+/// Not a symbol of any alphabet: what `decode` returns for a code that has no symbol.
+const BAD: u32 = 0xffff;
+
+const ORDER: [u8; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+impl Inflater<'_> {
     /// The next `n` bits (n <= 16), least significant first. Bytes are loaded only as
     /// needed, so a stream read past its end has `pos > data.len()` (an error).
     #[inline(never)]
@@ -210,68 +223,54 @@ impl BitReader<'_> {
         v
     }
 
-    fn over(&self) -> bool {
-        self.pos > self.data.len()
-    }
-
     /// The base plus extra bits of length or distance code `c` (see the header).
-    fn value(&mut self, c: u32, s: u32) -> u32 {
+    #[inline(never)]
+    fn value(&mut self, c: u32, s: u32) -> usize {
         let e = (c >> s).saturating_sub(1);
         let base = if e == 0 { c } else { (c & ((1 << s) - 1) | 1 << s) << e };
-        base + self.get(e)
+        (base + self.get(e)) as usize
     }
-}
 
-/// A canonical Huffman code for reading, as zlib's puff.c: how many codes have each length
-/// and the symbols in code order.
-struct Huffman {
-    count: [u16; 16],
-    symbol: [u16; 288],
-}
-
-/// Not a symbol of any alphabet: what `decode` returns for a code that has no symbol.
-const BAD: u32 = 0xffff;
-
-impl Huffman {
-    /// Builds the code from per-symbol lengths (at most 288); `None` if over-subscribed.
-    /// (Incomplete codes are allowed, as zlib allows them: an unused code then fails in
-    /// `decode`.)
+    /// Makes code `k` the one with these per-symbol lengths (at most 288); `None` if
+    /// over-subscribed. (Incomplete codes are allowed, as zlib allows them: an unused code
+    /// then fails in `decode`.)
     #[inline(never)]
-    fn new(lengths: &[u8]) -> Option<Huffman> {
-        let mut h = Huffman { count: [0; 16], symbol: [0; 288] };
+    fn build(&mut self, k: usize, lengths: &[u8]) -> Option<()> {
+        let count = &mut self.count[k];
+        *count = [0; 16];
         for &len in lengths {
-            h.count[len as usize & 15] += 1;
+            count[len as usize & 15] += 1;
         }
         let mut left: i32 = 1;
         let mut offs = [0u16; 16];
         for len in 1..16 {
-            left = (left << 1) - h.count[len] as i32;
+            left = (left << 1) - count[len] as i32;
             if left < 0 {
                 return None;
             }
             if len < 15 {
-                offs[len + 1] = offs[len] + h.count[len];
+                offs[len + 1] = offs[len] + count[len];
             }
         }
         for (sym, &len) in lengths.iter().enumerate() {
             if len != 0 {
                 let o = &mut offs[len as usize & 15];
-                h.symbol[*o as usize % 288] = sym as u16;
+                self.symbol[k][*o as usize % 288] = sym as u16;
                 *o += 1;
             }
         }
-        Some(h)
+        Some(())
     }
 
-    /// The next symbol, or `BAD`.
+    /// The next symbol in code `k`, or `BAD`.
     #[inline(never)]
-    fn decode(&self, r: &mut BitReader) -> u32 {
+    fn decode(&mut self, k: usize) -> u32 {
         let (mut code, mut first, mut index) = (0u32, 0u32, 0u32);
         for len in 1..16 {
-            code |= r.get(1);
-            let count = self.count[len] as u32;
+            code |= self.get(1);
+            let count = self.count[k][len] as u32;
             if code < first + count {
-                return self.symbol[(index + code - first) as usize % 288] as u32;
+                return self.symbol[k][(index + code - first) as usize % 288] as u32;
             }
             index += count;
             first = (first + count) << 1;
@@ -279,140 +278,149 @@ impl Huffman {
         }
         BAD
     }
-}
 
-const ORDER: [u8; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-
-/// Inflates `payload`, which must decompress to exactly `len` bytes and end with the
-/// stream (only padding bits after it). `None` for anything else.
-#[inline(never)]
-pub(crate) fn inflate_exact(payload: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    out.try_reserve_exact(len).ok()?;
-    // SAFETY: the capacity is at least `len`; the bytes are initialized first.
-    unsafe {
-        core::ptr::write_bytes(out.as_mut_ptr(), 0, len);
-        out.set_len(len);
-    }
-    let mut at = 0;
-    let mut r = BitReader { data: payload, pos: 0, bits: 0, n: 0 };
-    let mut lengths = [0u8; 288 + 30];
-    loop {
-        let head = r.get(3);
-        let (nlen, ndist) = match head >> 1 {
-            0 => {
-                // Stored: the rest of the current byte is padding.
-                r.bits = 0;
-                r.n = 0;
-                let b = payload.get(r.pos..r.pos + 4)?;
-                let n = u16::from_le_bytes([b[0], b[1]]);
-                if n != !u16::from_le_bytes([b[2], b[3]]) {
-                    return None;
-                }
-                let stored = payload.get(r.pos + 4..r.pos + 4 + n as usize)?;
-                out.get_mut(at..at + stored.len())?.copy_from_slice(stored);
-                at += stored.len();
-                r.pos += 4 + n as usize;
-                (0, 0)
-            }
-            1 => {
-                lengths[..144].fill(8);
-                lengths[144..256].fill(9);
-                lengths[256..280].fill(7);
-                lengths[280..288].fill(8);
-                lengths[288..].fill(5);
-                (288, 30)
-            }
-            2 => {
-                let nlen = r.get(5) as usize + 257;
-                let ndist = r.get(5) as usize + 1;
-                let ncode = r.get(4) as usize + 4;
-                if nlen > 286 || ndist > 30 {
-                    return None;
-                }
-                let mut cl = [0u8; 19];
-                for &k in &ORDER[..ncode] {
-                    cl[k as usize] = r.get(3) as u8;
-                }
-                let code = Huffman::new(&cl)?;
-                let mut i = 0;
-                while i < nlen + ndist {
-                    let sym = code.decode(&mut r);
-                    let (value, repeat) = match sym {
-                        0..=15 => (sym as u8, 1),
-                        16 => (lengths[i.checked_sub(1)?], 3 + r.get(2)),
-                        17 => (0, 3 + r.get(3)),
-                        18 => (0, 11 + r.get(7)),
-                        _ => return None,
-                    };
-                    let end = i + repeat as usize;
-                    if end > nlen + ndist {
+    fn blocks(&mut self) -> Option<()> {
+        let mut lengths = [0u8; 288 + 30];
+        loop {
+            let head = self.get(3);
+            let (nlen, ndist) = match head >> 1 {
+                0 => {
+                    // Stored: the rest of the current byte is padding.
+                    self.bits = 0;
+                    self.n = 0;
+                    let (data, pos) = (self.data, self.pos);
+                    let b = data.get(pos..pos + 4)?;
+                    let n = u16::from_le_bytes([b[0], b[1]]);
+                    if n != !u16::from_le_bytes([b[2], b[3]]) {
                         return None;
                     }
-                    lengths[i..end].fill(value);
-                    i = end;
+                    let stored = data.get(pos + 4..pos + 4 + n as usize)?;
+                    self.out.get_mut(self.at..self.at + stored.len())?.copy_from_slice(stored);
+                    self.at += stored.len();
+                    self.pos += 4 + n as usize;
+                    (0, 0)
                 }
-                if lengths[256] == 0 {
-                    return None;
+                1 => {
+                    for (i, l) in lengths.iter_mut().enumerate() {
+                        *l = match i {
+                            0..=143 => 8,
+                            144..=255 => 9,
+                            256..=279 => 7,
+                            280..=287 => 8,
+                            _ => 5,
+                        };
+                    }
+                    (288, 30)
                 }
-                (nlen, ndist)
-            }
-            _ => return None,
-        };
-        if nlen > 0 {
-            at = codes(&mut r, &mut out, at, &lengths[..nlen], &lengths[nlen..nlen + ndist])?;
-        }
-        if r.over() {
-            return None;
-        }
-        if head & 1 != 0 {
-            break;
-        }
-    }
-    (at == len && r.pos == payload.len()).then_some(out)
-}
-
-/// Decodes one block's symbols with the given code lengths, up to end-of-block, into
-/// `out[at..]`; returns where the output ends.
-#[inline(never)]
-fn codes(r: &mut BitReader, out: &mut [u8], mut at: usize, lit: &[u8], dist: &[u8]) -> Option<usize> {
-    let lit = Huffman::new(lit)?;
-    let dist = Huffman::new(dist)?;
-    loop {
-        if r.over() {
-            return None;
-        }
-        let sym = lit.decode(r);
-        if sym < 256 {
-            *out.get_mut(at)? = sym as u8;
-            at += 1;
-        } else if sym == 256 {
-            return Some(at);
-        } else {
-            let n = match sym {
-                285 => 258,
-                257..=284 => r.value(sym - 257, 2) as usize + 3,
+                2 => {
+                    let nlen = self.get(5) as usize + 257;
+                    let ndist = self.get(5) as usize + 1;
+                    let ncode = self.get(4) as usize + 4;
+                    if nlen > 286 || ndist > 30 {
+                        return None;
+                    }
+                    let mut cl = [0u8; 19];
+                    for &k in &ORDER[..ncode] {
+                        cl[k as usize] = self.get(3) as u8;
+                    }
+                    self.build(0, &cl)?;
+                    let mut i = 0;
+                    while i < nlen + ndist {
+                        let sym = self.decode(0);
+                        let (value, repeat) = match sym {
+                            0..=15 => (sym as u8, 1),
+                            16 => (lengths[i.checked_sub(1)?], 3 + self.get(2)),
+                            17 => (0, 3 + self.get(3)),
+                            18 => (0, 11 + self.get(7)),
+                            _ => return None,
+                        };
+                        let end = i + repeat as usize;
+                        if end > nlen + ndist {
+                            return None;
+                        }
+                        lengths[i..end].fill(value);
+                        i = end;
+                    }
+                    if lengths[256] == 0 {
+                        return None;
+                    }
+                    (nlen, ndist)
+                }
                 _ => return None,
             };
-            let d = dist.decode(r);
-            if d > 29 {
+            if nlen > 0 {
+                self.build(0, &lengths[..nlen])?;
+                self.build(1, &lengths[nlen..nlen + ndist])?;
+                self.codes()?;
+            }
+            if self.pos > self.data.len() {
                 return None;
             }
-            let d = r.value(d, 1) as usize + 1;
-            if d > at || n > out.len() - at {
-                return None;
-            }
-            for _ in 0..n {
-                out[at] = out[at - d];
-                at += 1;
+            if head & 1 != 0 {
+                return Some(());
             }
         }
     }
+
+    /// Decodes one block's symbols, up to end-of-block.
+    fn codes(&mut self) -> Option<()> {
+        loop {
+            if self.pos > self.data.len() {
+                return None;
+            }
+            let sym = self.decode(0);
+            if sym < 256 {
+                *self.out.get_mut(self.at)? = sym as u8;
+                self.at += 1;
+            } else if sym == 256 {
+                return Some(());
+            } else {
+                let n = match sym {
+                    285 => 258,
+                    257..=284 => self.value(sym - 257, 2) + 3,
+                    _ => return None,
+                };
+                let d = self.decode(1);
+                if d > 29 {
+                    return None;
+                }
+                let d = self.value(d, 1) + 1;
+                if d > self.at || n > self.out.len() - self.at {
+                    return None;
+                }
+                for _ in 0..n {
+                    self.out[self.at] = self.out[self.at - d];
+                    self.at += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Inflates `payload` into `out`, which it must fill exactly, the stream ending the
+/// payload (only padding bits after it). False for anything else.
+pub(crate) fn inflate(payload: &[u8], out: &mut [u8]) -> bool {
+    let mut s = Inflater {
+        data: payload,
+        pos: 0,
+        bits: 0,
+        n: 0,
+        out,
+        at: 0,
+        count: [[0; 16]; 2],
+        symbol: [[0; 288]; 2],
+    };
+    s.blocks().is_some() && s.at == s.out.len() && s.pos == payload.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inflate_exact(payload: &[u8], len: usize) -> Option<Vec<u8>> {
+        let mut out = vec![0; len];
+        inflate(payload, &mut out).then_some(out)
+    }
 
     /// Test inputs: empty, tiny, text, structured binary, noise, long runs, > 32 KB window.
     fn samples() -> Vec<Vec<u8>> {

@@ -28,6 +28,7 @@ pub use instance::{decode_global, encode_global, CodecError};
 
 use crate::lua::*;
 use alloc::vec::Vec;
+use core::alloc::Layout;
 use core::ffi::{c_int, c_void};
 
 /// First four bytes of every encoding.
@@ -139,17 +140,18 @@ pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     // The inflated body belongs to a userdata (freed by the codec, or by its __gc if Lua
     // raises out of the decode).
     let guard = push_buffer(l);
-    let body = match compress::inflate_exact(payload, header.body_len as usize) {
-        Some(body) => body,
-        None => path::raise_decode(l, c"the compressed payload is corrupt", None),
-    };
-    let mut body = core::mem::ManuallyDrop::new(body);
-    (*guard).ptr = body.as_mut_ptr();
-    (*guard).len = body.len();
-    (*guard).cap = body.capacity();
-    // SAFETY: the buffer lives until `free_buffer`, after the last read of `body`.
-    let body: &[u8] = core::slice::from_raw_parts((*guard).ptr, (*guard).len);
-    undump::load_body(l, body, guard);
+    let len = header.body_len as usize;
+    if let Ok(layout) = Layout::from_size_align(len.max(1), 1) {
+        (*guard).ptr = alloc::alloc::alloc_zeroed(layout);
+        (*guard).size = layout.size();
+    }
+    // SAFETY: the buffer holds `len` initialized bytes until `free_buffer`, after the last
+    // use of `body`.
+    if (*guard).ptr.is_null() || !compress::inflate(payload, core::slice::from_raw_parts_mut((*guard).ptr, len)) {
+        free_buffer(guard);
+        path::raise_decode(l, c"the compressed payload is corrupt", None);
+    }
+    undump::load_body(l, core::slice::from_raw_parts((*guard).ptr, len), guard);
     free_buffer(guard);
     // value, guard → value
     lua_rotate(l, -2, 1);
@@ -173,8 +175,8 @@ unsafe fn body_limit(l: *mut lua_State) -> usize {
 #[repr(C)]
 pub(crate) struct Buffer {
     ptr: *mut u8,
-    len: usize,
-    cap: usize,
+    /// The allocation's size.
+    size: usize,
 }
 
 static BUFFER_META: u8 = 3;
@@ -182,7 +184,7 @@ static BUFFER_META: u8 = 3;
 /// Pushes an empty `Buffer` userdata whose `__gc` frees what it will own.
 unsafe fn push_buffer(l: *mut lua_State) -> *mut Buffer {
     let b = lua_newuserdatauv(l, core::mem::size_of::<Buffer>(), 0) as *mut Buffer;
-    b.write(Buffer { ptr: core::ptr::null_mut(), len: 0, cap: 0 });
+    b.write(Buffer { ptr: core::ptr::null_mut(), size: 0 });
     let key = &BUFFER_META as *const u8 as *const c_void;
     if lua_rawgetp(l, LUA_REGISTRYINDEX, key) != LUA_TTABLE {
         lua_pop(l, 1);
@@ -199,8 +201,8 @@ unsafe fn push_buffer(l: *mut lua_State) -> *mut Buffer {
 /// Frees what a `Buffer` owns (idempotent; null is ignored).
 pub(crate) unsafe fn free_buffer(b: *mut Buffer) {
     if !b.is_null() && !(*b).ptr.is_null() {
-        // SAFETY: ptr/len/cap came from a Vec<u8> given up in `decode`.
-        drop(Vec::from_raw_parts((*b).ptr, (*b).len, (*b).cap));
+        // SAFETY: ptr and size are an allocation of `decode`'s, with alignment 1.
+        alloc::alloc::dealloc((*b).ptr, Layout::from_size_align_unchecked((*b).size, 1));
         (*b).ptr = core::ptr::null_mut();
     }
 }

@@ -24,6 +24,7 @@ use core::ffi::{c_char, c_int, CStr};
 
 extern "C" {
     fn lua_pushfstring(l: *mut lua_State, fmt: *const c_char, ...) -> *const c_char;
+    fn strcmp(a: *const c_char, b: *const c_char) -> c_int;
 }
 
 #[derive(Clone, Copy)]
@@ -75,7 +76,7 @@ unsafe fn push_steps(l: *mut lua_State, p: &Path, i: usize, n: usize, root: &[u8
         Step::Field(k) => push_key(l, k),
         Step::Key => push_bytes(l, b" key"),
         Step::Upvalue(n, name) => {
-            if name.is_null() || *name == 0 || CStr::from_ptr(name) == c"(no name)" {
+            if name.is_null() || *name == 0 || strcmp(name, c"(no name)".as_ptr()) == 0 {
                 fstring(l, c" upvalue %d", n);
             } else {
                 lua_pushfstring(l, c" upvalue %d (%s)".as_ptr(), n, name);
@@ -122,23 +123,32 @@ unsafe fn push_key(l: *mut lua_State, k: c_int) {
         }
         // `["` + at most 32 bytes, 4 each escaped + `..."]`
         let mut buf = [0u8; 2 + 32 * 4 + 5];
-        buf[..2].copy_from_slice(b"[\"");
-        let mut n = 2;
+        let mut n = 0;
+        let mut put = |b: u8| {
+            // SAFETY: at most 2 + 32 * 4 + 5 bytes are put (see the line above).
+            *buf.get_unchecked_mut(n) = b;
+            n += 1;
+        };
+        put(b'[');
+        put(b'"');
         for &c in s.iter().take(32) {
             if c.is_ascii_graphic() && c != b'"' && c != b'\\' || c == b' ' {
-                buf[n] = c;
-                n += 1;
+                put(c);
             } else {
-                buf[n..n + 4].copy_from_slice(&[b'\\', b'0' + c / 100, b'0' + c / 10 % 10, b'0' + c % 10]);
-                n += 4;
+                put(b'\\');
+                put(b'0' + c / 100);
+                put(b'0' + c / 10 % 10);
+                put(b'0' + c % 10);
             }
         }
         if s.len() > 32 {
-            buf[n..n + 3].copy_from_slice(b"...");
-            n += 3;
+            put(b'.');
+            put(b'.');
+            put(b'.');
         }
-        buf[n..n + 2].copy_from_slice(b"\"]");
-        push_bytes(l, &buf[..n + 2]);
+        put(b'"');
+        put(b']');
+        push_bytes(l, &buf[..n]);
     }
 }
 

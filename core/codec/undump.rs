@@ -20,16 +20,15 @@ pub(crate) struct Header {
 
 /// Checks the header of `bytes` (a whole encoding).
 pub(crate) fn load_header(bytes: &[u8], limit: usize) -> Result<Header, &'static CStr> {
-    let Some(h) = bytes.get(..HEADER_LEN) else {
+    let Some(h) = bytes.first_chunk::<HEADER_LEN>() else {
         return Err(c"the input is shorter than a header");
     };
-    let word = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
-    let (flags, body_len) = (h[5], word(8));
+    let (flags, body_len) = (h[5], u32::from_le_bytes([h[8], h[9], h[10], h[11]]));
     Err(if h[0..4] != MAGIC {
         c"not a serialized Lua value (bad magic)"
     } else if h[4] == 0 || h[4] > VERSION {
         c"unsupported format version"
-    } else if word(12) != checksum::of_encoding(bytes) {
+    } else if u32::from_le_bytes([h[12], h[13], h[14], h[15]]) != checksum::of_encoding(bytes) {
         c"checksum mismatch (the data is corrupt)"
     } else if flags & !FLAG_DEFLATE != 0 {
         c"unknown header flags"
