@@ -55,8 +55,19 @@ impl BitWriter {
         }
     }
 
-    /// Literal/length symbol `s` (0..=287) in the fixed code, then `extra` bits of `v`.
+    /// The `len`-bit Huffman code `code` (sent most significant bit first), then the
+    /// `extra` low bits of `v`.
     #[inline(never)]
+    fn code(&mut self, mut code: u32, len: u32, v: u32, extra: u32) {
+        let mut rev = 0;
+        for _ in 0..len {
+            rev = rev << 1 | code & 1;
+            code >>= 1;
+        }
+        self.put(rev | (v & ((1 << extra) - 1)) << len, len + extra);
+    }
+
+    /// Literal/length symbol `s` (0..=287) in the fixed code, then `extra` bits of `v`.
     fn sym(&mut self, s: u32, v: u32, extra: u32) {
         let (code, len) = match s {
             0..=143 => (s + 0x30, 8),
@@ -64,7 +75,7 @@ impl BitWriter {
             256..=279 => (s - 256, 7),
             _ => (s - 88, 8),
         };
-        self.put(code.reverse_bits() >> (32 - len) | (v & ((1 << extra) - 1)) << len, len + extra);
+        self.code(code, len, v, extra);
     }
 }
 
@@ -75,14 +86,92 @@ fn split(v: u32, s: u32) -> (u32, u32) {
     ((e << s) + (v >> e), e)
 }
 
-#[inline(always)]
-fn hash(d: &[u8], i: usize, shift: u32) -> usize {
-    let v = (d[i] as u32) | (d[i + 1] as u32) << 8 | (d[i + 2] as u32) << 16;
-    (v.wrapping_mul(0x9e37_79b1) >> shift) as usize
+/// The hash chains of `deflate`: `head[h]`, the last position + 1 with hash h, then
+/// `prev[i & mask]`, the position + 1 before i with its hash. Both are sized to the input
+/// (up to 2^HASH_BITS and WINDOW entries), in one allocation.
+struct Chains<'a> {
+    data: &'a [u8],
+    table: Vec<u32>,
+    heads: usize,
+    mask: usize,
+    shift: u32,
+}
+
+impl Chains<'_> {
+    /// Indexes position `i`; returns the position + 1 before it with its hash (0: none).
+    #[inline(never)]
+    fn insert(&mut self, i: usize) -> usize {
+        let d = self.data;
+        if i + MIN_MATCH > d.len() {
+            return 0;
+        }
+        let v = (d[i] as u32) | (d[i + 1] as u32) << 8 | (d[i + 2] as u32) << 16;
+        let h = (v.wrapping_mul(0x9e37_79b1) >> self.shift) as usize;
+        let last = self.table[h];
+        self.table[self.heads + (i & self.mask)] = last;
+        self.table[h] = i as u32 + 1;
+        last as usize
+    }
+}
+
+/// `data` as one final DEFLATE block with the fixed codes.
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
+    let n = data.len();
+    let size = n.next_power_of_two().clamp(1 << 10, WINDOW);
+    let bits = (size.trailing_zeros() - 1).min(HASH_BITS);
+    let mut c = Chains { data, table: vec![0u32; (1 << bits) + size], heads: 1 << bits, mask: size - 1, shift: 32 - bits };
+    let mut w = BitWriter { out: Vec::with_capacity(n / 2 + 64), bits: 0, n: 0 };
+    w.put(0b011, 3); // BFINAL = 1, BTYPE = 01 (fixed codes)
+    let mut i = 0;
+    while i < n {
+        // The longest earlier match of the bytes at i (the candidates of its hash chain).
+        let limit = (n - i).min(MAX_MATCH);
+        let (mut best, mut dist) = (0, 0);
+        let mut cand = c.insert(i);
+        let mut chain = CHAIN;
+        while cand > 0 && chain > 0 {
+            let j = cand - 1;
+            if i - j > WINDOW {
+                break;
+            }
+            // (A longer match also matches where the best one ends.)
+            let end = best.min(limit - 1);
+            let len = if data[j + end] == data[i + end] { common(&data[j..j + limit], &data[i..i + limit]) } else { 0 };
+            if len > best {
+                (best, dist) = (len, i - j);
+                if len >= GOOD_ENOUGH || len == limit {
+                    break;
+                }
+            }
+            let next = c.table[c.heads + (j & c.mask)] as usize;
+            if next >= cand {
+                break; // a slot reused by a later position
+            }
+            cand = next;
+            chain -= 1;
+        }
+        if best < MIN_MATCH {
+            w.sym(data[i] as u32, 0, 0);
+            i += 1;
+        } else {
+            let (code, e) = if best == MAX_MATCH { (28, 0) } else { split(best as u32 - 3, 2) };
+            w.sym(257 + code, best as u32 - 3, e);
+            let (code, e) = split(dist as u32 - 1, 1);
+            w.code(code, 5, dist as u32 - 1, e);
+            if best <= INSERT_MAX {
+                for k in i + 1..i + best {
+                    c.insert(k);
+                }
+            }
+            i += best;
+        }
+    }
+    w.sym(256, 0, 0);
+    w.put(0, 7); // flushes the last bits
+    w.out
 }
 
 /// Length of the common prefix of two slices of equal length.
-#[inline(always)]
 fn common(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
@@ -104,85 +193,6 @@ fn common(a: &[u8], b: &[u8]) -> usize {
         i += 1;
     }
     i
-}
-
-/// `data` as one final DEFLATE block with the fixed codes.
-#[inline(never)]
-pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    let n = data.len();
-    // head[h]: the last position + 1 with hash h; prev[i & mask]: the one before i. Both
-    // are sized to the input (up to 2^HASH_BITS and WINDOW entries).
-    let size = n.next_power_of_two().clamp(1 << 10, WINDOW);
-    let bits = (size.trailing_zeros() - 1).min(HASH_BITS);
-    let (mask, shift) = (size - 1, 32 - bits);
-    let mut table = vec![0u32; (1 << bits) + size];
-    let (head, prev) = table.split_at_mut(1 << bits);
-    // Indexes position i; returns the previous position + 1 with its hash (0: none).
-    let insert = |head: &mut [u32], prev: &mut [u32], i: usize| {
-        if i + MIN_MATCH > n {
-            return 0;
-        }
-        let h = hash(data, i, shift);
-        let last = head[h];
-        prev[i & mask] = last;
-        head[h] = i as u32 + 1;
-        last as usize
-    };
-    let mut w = BitWriter { out: Vec::with_capacity(n / 2 + 64), bits: 0, n: 0 };
-    w.put(0b011, 3); // BFINAL = 1, BTYPE = 01 (fixed codes)
-    let mut i = 0;
-    while i < n {
-        // The longest earlier match of the bytes at i (the candidates of its hash chain).
-        let limit = (n - i).min(MAX_MATCH);
-        let (mut best, mut dist) = (0, 0);
-        let mut cand = insert(head, prev, i);
-        let mut chain = CHAIN;
-        while cand > 0 && chain > 0 {
-            let j = cand - 1;
-            if i - j > WINDOW {
-                break;
-            }
-            if data[j + best.min(limit - 1)] == data[i + best.min(limit - 1)] {
-                let len = common(&data[j..j + limit], &data[i..i + limit]);
-                if len > best {
-                    (best, dist) = (len, i - j);
-                    if len >= GOOD_ENOUGH || len == limit {
-                        break;
-                    }
-                }
-            }
-            let next = prev[j & mask] as usize;
-            if next >= cand {
-                break; // a slot reused by a later position
-            }
-            cand = next;
-            chain -= 1;
-        }
-        if best < MIN_MATCH {
-            w.sym(data[i] as u32, 0, 0);
-            i += 1;
-        } else {
-            if best == MAX_MATCH {
-                w.sym(285, 0, 0);
-            } else {
-                let (c, e) = split(best as u32 - 3, 2);
-                w.sym(257 + c, best as u32 - 3, e);
-            }
-            let (c, e) = split(dist as u32 - 1, 1);
-            w.put(c.reverse_bits() >> 27 | (dist as u32 - 1 & (1 << e) - 1) << 5, 5 + e);
-            if best <= INSERT_MAX {
-                for k in i + 1..i + best {
-                    insert(head, prev, k);
-                }
-            }
-            i += best;
-        }
-    }
-    w.sym(256, 0, 0);
-    if w.n > 0 {
-        w.out.push(w.bits as u8);
-    }
-    w.out
 }
 
 // ---- decoder ----------------------------------------------------------------------------
