@@ -59,19 +59,6 @@ pub(crate) unsafe fn dump_body(l: *mut lua_State, idx: c_int, root: &[u8], strip
     lua_settop(l, top);
 }
 
-/// Fills the header reserved at `out[start..start + HEADER_LEN]`, the payload following it.
-pub(crate) fn dump_header(out: &mut [u8], start: usize, flags: u8, body_len: u32) {
-    let h = &mut out[start..start + HEADER_LEN];
-    h[0..4].copy_from_slice(&MAGIC);
-    h[4] = VERSION;
-    h[5] = flags;
-    h[6] = LUA_VERSION;
-    h[7] = 0;
-    h[8..12].copy_from_slice(&body_len.to_le_bytes());
-    let sum = checksum::of_encoding(&out[start..]);
-    out[start + 12..start + 16].copy_from_slice(&sum.to_le_bytes());
-}
-
 /// `lua_dump`'s writer: appends to the `Vec<u8>` at `ud`.
 unsafe extern "C" fn writer(_l: *mut lua_State, p: *const c_void, sz: usize, ud: *mut c_void) -> c_int {
     // SAFETY: `ud` is the encoder's output vector; Lua hands `sz` readable bytes at `p`.
@@ -100,11 +87,32 @@ impl Dumper<'_> {
         raise_encode(self.l, what, path, self.root, why)
     }
 
-    /// Pushes `t[value at idx]` (raw) and returns its type.
+    /// `t[k]` for the key `k` on top of the stack (popped): the integer, or -1 if absent.
     #[inline(never)]
-    unsafe fn lookup(&self, t: c_int, idx: c_int) -> c_int {
+    unsafe fn get_int(&self, t: c_int) -> i64 {
+        let found = lua_rawget(self.l, t) == LUA_TNUMBER;
+        let v = lua_tointegerx(self.l, -1, core::ptr::null_mut());
+        lua_pop(self.l, 1);
+        if found {
+            v
+        } else {
+            -1
+        }
+    }
+
+    /// `t[k] = v` for the key `k` on top of the stack (popped).
+    #[inline(never)]
+    unsafe fn set_int(&self, t: c_int, v: i64) {
+        lua_pushinteger(self.l, v);
+        lua_rawset(self.l, t);
+    }
+
+    /// Gives the object at `idx` the next object index.
+    #[inline(never)]
+    unsafe fn register(&mut self, idx: c_int) {
         lua_pushvalue(self.l, idx);
-        lua_rawget(self.l, t)
+        self.set_int(self.seen, self.objects as i64);
+        self.objects += 1;
     }
 
     unsafe fn dump_value(&mut self, idx: c_int, path: &Path, depth: u32) {
@@ -124,23 +132,14 @@ impl Dumper<'_> {
                 self.put(&b);
             }
             LUA_TSTRING | LUA_TTABLE | LUA_TFUNCTION => {
-                if t == LUA_TTABLE && lua_rawequal(l, idx, self.globals) != 0 {
+                if lua_rawequal(l, idx, self.globals) != 0 {
                     return self.put_u8(TAG_GLOBALS);
                 }
                 // Written before: a reference.
-                let found = self.lookup(self.seen, idx) == LUA_TNUMBER;
-                let index = lua_tointegerx(l, -1, core::ptr::null_mut());
-                lua_pop(l, 1);
-                if found {
+                lua_pushvalue(l, idx);
+                let index = self.get_int(self.seen);
+                if index >= 0 {
                     return self.put_tagged(TAG_REF, index as u32);
-                }
-                // A built-in: its name.
-                if t != LUA_TSTRING && self.lookup(self.names, idx) == LUA_TSTRING {
-                    self.register(idx);
-                    let name = string_bytes(l, -1);
-                    self.put(&[TAG_BUILTIN, name.len() as u8]);
-                    self.put(name);
-                    return lua_pop(l, 1);
                 }
                 if t == LUA_TSTRING {
                     let s = string_bytes(l, idx);
@@ -150,6 +149,15 @@ impl Dumper<'_> {
                     self.register(idx);
                     self.put_tagged(TAG_STRING, s.len() as u32);
                     return self.put(s);
+                }
+                // A built-in: its name.
+                lua_pushvalue(l, idx);
+                if lua_rawget(l, self.names) == LUA_TSTRING {
+                    self.register(idx);
+                    let name = string_bytes(l, -1);
+                    self.put(&[TAG_BUILTIN, name.len() as u8]);
+                    self.put(name);
+                    return lua_pop(l, 1);
                 }
                 lua_pop(l, 1);
                 let table = t == LUA_TTABLE;
@@ -161,6 +169,7 @@ impl Dumper<'_> {
                     let why = if depth >= MAX_DEPTH { c" (nested deeper than 200 levels)" } else { c" (Lua stack overflow)" };
                     self.fail(what, path, why);
                 }
+                self.register(idx);
                 if table {
                     self.dump_table(idx, path, depth + 1);
                 } else {
@@ -173,19 +182,9 @@ impl Dumper<'_> {
         }
     }
 
-    /// Gives the object at `idx` the next object index.
-    #[inline(never)]
-    unsafe fn register(&mut self, idx: c_int) {
-        lua_pushvalue(self.l, idx);
-        lua_pushinteger(self.l, self.objects as lua_Integer);
-        lua_rawset(self.l, self.seen);
-        self.objects += 1;
-    }
-
-    /// The table at `idx`; `depth` is its children's.
+    /// The table at `idx` (registered); `depth` is its children's.
     unsafe fn dump_table(&mut self, idx: c_int, path: &Path, depth: u32) {
         let l = self.l;
-        self.register(idx);
         // The array part: keys 1..n, all present.
         let mut n: i64 = 0;
         while lua_rawgeti(l, idx, n + 1) != LUA_TNIL {
@@ -201,8 +200,7 @@ impl Dumper<'_> {
         self.put(&(pairs as u32).to_le_bytes());
         for i in 1..=n {
             lua_rawgeti(l, idx, i);
-            self.dump_value(lua_gettop(l), &path.then(Step::Index(i)), depth);
-            lua_pop(l, 1);
+            self.dump_top(&path.then(Step::Index(i)), depth);
         }
         if self.pairs(idx, n, Some((path, pairs)), depth) != pairs {
             self.fail(c"table", path, c" (it changed while being serialized)");
@@ -210,8 +208,14 @@ impl Dumper<'_> {
         if lua_getmetatable(l, idx) == 0 {
             lua_pushnil(l);
         }
-        self.dump_value(lua_gettop(l), &path.then(Step::Metatable), depth);
-        lua_pop(l, 1);
+        self.dump_top(&path.then(Step::Metatable), depth);
+    }
+
+    /// Writes the value on top of the stack and pops it.
+    #[inline(never)]
+    unsafe fn dump_top(&mut self, path: &Path, depth: u32) {
+        self.dump_value(lua_gettop(self.l), path, depth);
+        lua_pop(self.l, 1);
     }
 
     /// Counts the pairs of the table at `idx` outside its array part `1..=n`, writing them
@@ -238,11 +242,10 @@ impl Dumper<'_> {
         count
     }
 
-    /// The Lua function at `idx`; `depth` is its upvalues'.
+    /// The Lua function at `idx` (registered as `self.objects - 1`); `depth` is its
+    /// upvalues'.
     unsafe fn dump_function(&mut self, idx: c_int, path: &Path, depth: u32) {
         let l = self.l;
-        let object = self.objects;
-        self.register(idx);
         let mark = self.out.len();
         self.put_tagged(TAG_FUNCTION, 0);
         let code = self.out.len();
@@ -254,7 +257,22 @@ impl Dumper<'_> {
             self.fail(c"function", path, c" (lua_dump failed)");
         }
         self.out[code - 4..code].copy_from_slice(&(len as u32).to_le_bytes());
-        self.dump_clone(object, mark, code, len);
+        // When an earlier function has this bytecode, a TAG_CLONE naming it replaces the
+        // record; otherwise the bytecode is remembered: its fingerprint → the object index
+        // in the high half, the body offset of the bytecode in the low half.
+        let fingerprint = ((len as u64) << 32 | checksum::adler32(&self.out[code..]) as u64) as i64;
+        lua_pushinteger(l, fingerprint);
+        let seen = self.get_int(self.protos);
+        if seen >= 0 {
+            let (first, at) = ((seen >> 32) as u32, (seen as u32) as usize + self.base);
+            if self.out.get(at..at + len) == Some(&self.out[code..]) {
+                self.out.truncate(mark);
+                self.put_tagged(TAG_CLONE, first);
+            }
+        } else {
+            lua_pushinteger(l, fingerprint);
+            self.set_int(self.protos, ((self.objects as i64 - 1) << 32) | (code - self.base) as i64);
+        }
         // Upvalues: their count, then each.
         let count = self.out.len();
         self.put_u8(0);
@@ -267,45 +285,18 @@ impl Dumper<'_> {
             i += 1;
             let id = lua_upvalueid(l, idx, i);
             lua_pushlightuserdata(l, id);
-            let shared = lua_rawget(l, self.upvals) == LUA_TNUMBER;
-            let index = lua_tointegerx(l, -1, core::ptr::null_mut());
-            lua_pop(l, 1);
-            if shared {
+            let index = self.get_int(self.upvals);
+            if index >= 0 {
                 self.put_tagged(UPVAL_SHARED, index as u32);
+                lua_pop(l, 1);
             } else {
                 lua_pushlightuserdata(l, id);
-                lua_pushinteger(l, self.upvalues as lua_Integer);
-                lua_rawset(l, self.upvals);
+                self.set_int(self.upvals, self.upvalues as i64);
                 self.upvalues += 1;
                 self.put_u8(UPVAL_FRESH);
-                self.dump_value(lua_gettop(l), &path.then(Step::Upvalue(i, name)), depth);
+                self.dump_top(&path.then(Step::Upvalue(i, name)), depth);
             }
-            lua_pop(l, 1);
         }
         self.out[count] = i as u8;
-    }
-
-    /// When an earlier function has the bytecode just written at `code`, replaces the
-    /// `TAG_FUNCTION` record at `mark` with a `TAG_CLONE` naming it; otherwise remembers it.
-    unsafe fn dump_clone(&mut self, object: u32, mark: usize, code: usize, len: usize) {
-        let l = self.l;
-        let sum = checksum::adler32(&self.out[code..]);
-        let fingerprint = ((len as u64) << 32 | sum as u64) as lua_Integer;
-        lua_pushinteger(l, fingerprint);
-        if lua_rawget(l, self.protos) == LUA_TNUMBER {
-            // object index in the high half, body offset of the bytecode in the low half
-            let seen = lua_tointegerx(l, -1, core::ptr::null_mut()) as u64;
-            let (first, at) = ((seen >> 32) as u32, (seen as u32) as usize + self.base);
-            if self.out.get(at..at + len) == Some(&self.out[code..]) {
-                self.out.truncate(mark);
-                self.put_tagged(TAG_CLONE, first);
-            }
-        } else {
-            let at = (code - self.base) as u64;
-            lua_pushinteger(l, fingerprint);
-            lua_pushinteger(l, ((object as u64) << 32 | at) as lua_Integer);
-            lua_rawset(l, self.protos);
-        }
-        lua_pop(l, 1);
     }
 }

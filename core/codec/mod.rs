@@ -102,7 +102,7 @@ pub unsafe fn encode(l: *mut lua_State, idx: c_int, opts: &EncodeOptions, out: &
 pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &EncodeOptions, out: &mut Vec<u8>) {
     let idx = lua_absindex(l, idx);
     let start = out.len();
-    out.resize(start + HEADER_LEN, 0);
+    out.extend_from_slice(&[0; HEADER_LEN]);
     dump::dump_body(l, idx, root, opts.strip, out);
     let body_len = out.len() - start - HEADER_LEN;
     if body_len > u32::MAX as usize {
@@ -116,10 +116,15 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
         if packed.len() < body_len {
             out.truncate(start + HEADER_LEN);
             out.extend_from_slice(&packed);
-            flags |= FLAG_DEFLATE;
+            flags = FLAG_DEFLATE;
         }
     }
-    dump::dump_header(out, start, flags, body_len as u32);
+    // The header: magic, version, flags, Lua version, reserved, body length, checksum.
+    let h = &mut out[start..];
+    h[..8].copy_from_slice(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, flags, LUA_VERSION, 0]);
+    h[8..12].copy_from_slice(&(body_len as u32).to_le_bytes());
+    let sum = checksum::of_encoding(h);
+    h[12..16].copy_from_slice(&sum.to_le_bytes());
 }
 
 /// Decodes `bytes` (one whole encoding) and pushes the value.
