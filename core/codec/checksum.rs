@@ -8,17 +8,18 @@ const MOD: u32 = 65521;
 const NMAX: usize = 5552;
 
 /// Continues the Adler-32 `adler` over `data` (start with 1).
+#[inline(never)]
 pub(crate) fn adler32_update(adler: u32, data: &[u8]) -> u32 {
-    let (mut a, mut b) = (adler & 0xffff, adler >> 16);
-    for chunk in data.chunks(NMAX) {
-        for &x in chunk {
-            a += x as u32;
-            b += a;
+    let (mut a, mut b, mut k) = (adler & 0xffff, adler >> 16, 0);
+    for &x in data {
+        a += x as u32;
+        b += a;
+        k += 1;
+        if k == NMAX {
+            (a, b, k) = (a % MOD, b % MOD, 0);
         }
-        a %= MOD;
-        b %= MOD;
     }
-    b << 16 | a
+    (b % MOD) << 16 | a % MOD
 }
 
 /// Adler-32 of `data`.
@@ -28,6 +29,6 @@ pub(crate) fn adler32(data: &[u8]) -> u32 {
 
 /// The checksum an encoding should carry.
 pub(crate) fn of_encoding(encoding: &[u8]) -> u32 {
-    let (header, payload) = encoding.split_at(HEADER_LEN.min(encoding.len()));
-    adler32_update(adler32(&header[..12.min(header.len())]), payload)
+    let n = encoding.len().min(HEADER_LEN);
+    adler32_update(adler32(&encoding[..n.min(12)]), &encoding[n..])
 }

@@ -105,12 +105,16 @@ impl Chains<'_> {
         if i + MIN_MATCH > d.len() {
             return 0;
         }
-        let v = (d[i] as u32) | (d[i + 1] as u32) << 8 | (d[i + 2] as u32) << 16;
-        let h = (v.wrapping_mul(0x9e37_79b1) >> self.shift) as usize;
-        let last = self.table[h];
-        self.table[self.heads + (i & self.mask)] = last;
-        self.table[h] = i as u32 + 1;
-        last as usize
+        // SAFETY: i + 2 < d.len(); h < 2^bits = heads, and heads + (i & mask) < heads +
+        // size, the table's length.
+        unsafe {
+            let v = (*d.get_unchecked(i) as u32) | (*d.get_unchecked(i + 1) as u32) << 8 | (*d.get_unchecked(i + 2) as u32) << 16;
+            let h = (v.wrapping_mul(0x9e37_79b1) >> self.shift) as usize;
+            let last = *self.table.get_unchecked(h);
+            *self.table.get_unchecked_mut(self.heads + (i & self.mask)) = last;
+            *self.table.get_unchecked_mut(h) = i as u32 + 1;
+            last as usize
+        }
     }
 }
 
@@ -122,6 +126,7 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut c = Chains { data, table: vec![0u32; (1 << bits) + size], heads: 1 << bits, mask: size - 1, shift: 32 - bits };
     let mut w = BitWriter { out: Vec::with_capacity(n / 2 + 64), bits: 0, n: 0 };
     w.put(0b011, 3); // BFINAL = 1, BTYPE = 01 (fixed codes)
+    let d = data.as_ptr();
     let mut i = 0;
     while i < n {
         // The longest earlier match of the bytes at i (the candidates of its hash chain).
@@ -134,20 +139,26 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
             if i - j > WINDOW {
                 break;
             }
-            // (A longer match also matches where the best one ends.)
-            let end = best.min(limit - 1);
-            let len = if data[j + end] == data[i + end] { common(&data[j..j + limit], &data[i..i + limit]) } else { 0 };
-            if len > best {
-                (best, dist) = (len, i - j);
-                if len >= GOOD_ENOUGH || len == limit {
-                    break;
+            // SAFETY: j < i and i + limit <= n: both runs of `limit` bytes are in `data`;
+            // c.heads + (j & c.mask) is within the table (see `insert`).
+            unsafe {
+                // (A longer match also matches where the best one ends.)
+                let end = best.min(limit - 1);
+                if *d.add(j + end) == *d.add(i + end) {
+                    let len = common(d.add(j), d.add(i), limit);
+                    if len > best {
+                        (best, dist) = (len, i - j);
+                        if len >= GOOD_ENOUGH || len == limit {
+                            break;
+                        }
+                    }
                 }
+                let next = *c.table.get_unchecked(c.heads + (j & c.mask)) as usize;
+                if next >= cand {
+                    break; // a slot reused by a later position
+                }
+                cand = next;
             }
-            let next = c.table[c.heads + (j & c.mask)] as usize;
-            if next >= cand {
-                break; // a slot reused by a later position
-            }
-            cand = next;
             chain -= 1;
         }
         if best < MIN_MATCH {
@@ -171,25 +182,20 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     w.out
 }
 
-/// Length of the common prefix of two slices of equal length.
-fn common(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
+/// Length of the common prefix of the `n` bytes at `a` and at `b`.
+///
+/// # Safety
+/// Both runs must be readable.
+unsafe fn common(a: *const u8, b: *const u8, n: usize) -> usize {
     let mut i = 0;
     while i + 8 <= n {
-        // SAFETY: i + 8 <= n, within both slices.
-        let (x, y) = unsafe {
-            (
-                core::ptr::read_unaligned(a.as_ptr().add(i) as *const u64),
-                core::ptr::read_unaligned(b.as_ptr().add(i) as *const u64),
-            )
-        };
-        let diff = u64::from_le(x ^ y);
+        let diff = core::ptr::read_unaligned(a.add(i) as *const u64) ^ core::ptr::read_unaligned(b.add(i) as *const u64);
         if diff != 0 {
-            return i + (diff.trailing_zeros() / 8) as usize;
+            return i + (u64::from_le(diff).trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < n && a[i] == b[i] {
+    while i < n && *a.add(i) == *b.add(i) {
         i += 1;
     }
     i
@@ -208,6 +214,11 @@ struct Inflater<'a> {
     n: u32,
     out: &'a mut [u8],
     at: usize,
+    codes: &'a mut Codes,
+}
+
+/// The two Huffman codes of an `Inflater`.
+struct Codes {
     count: [[u16; 16]; 2],
     symbol: [[u16; 288]; 2],
 }
@@ -246,27 +257,21 @@ impl Inflater<'_> {
     /// then fails in `decode`.)
     #[inline(never)]
     fn build(&mut self, k: usize, lengths: &[u8]) -> Option<()> {
-        let count = &mut self.count[k];
-        *count = [0; 16];
-        for &len in lengths {
-            count[len as usize & 15] += 1;
-        }
-        let mut left: i32 = 1;
-        let mut offs = [0u16; 16];
+        let (count, symbol) = (&mut self.codes.count[k], &mut self.codes.symbol[k]);
+        let (mut left, mut index) = (1i32, 0);
         for len in 1..16 {
-            left = (left << 1) - count[len] as i32;
+            let mut n = 0;
+            for (sym, &l) in lengths.iter().enumerate() {
+                if l as usize == len {
+                    symbol[index % 288] = sym as u16;
+                    index += 1;
+                    n += 1;
+                }
+            }
+            count[len] = n;
+            left = (left << 1) - n as i32;
             if left < 0 {
                 return None;
-            }
-            if len < 15 {
-                offs[len + 1] = offs[len] + count[len];
-            }
-        }
-        for (sym, &len) in lengths.iter().enumerate() {
-            if len != 0 {
-                let o = &mut offs[len as usize & 15];
-                self.symbol[k][*o as usize % 288] = sym as u16;
-                *o += 1;
             }
         }
         Some(())
@@ -278,9 +283,9 @@ impl Inflater<'_> {
         let (mut code, mut first, mut index) = (0u32, 0u32, 0u32);
         for len in 1..16 {
             code |= self.get(1);
-            let count = self.count[k][len] as u32;
+            let count = self.codes.count[k][len] as u32;
             if code < first + count {
-                return self.symbol[k][(index + code - first) as usize % 288] as u32;
+                return self.codes.symbol[k][(index + code - first) as usize % 288] as u32;
             }
             index += count;
             first = (first + count) << 1;
@@ -298,16 +303,14 @@ impl Inflater<'_> {
                     // Stored: the rest of the current byte is padding.
                     self.bits = 0;
                     self.n = 0;
-                    let (data, pos) = (self.data, self.pos);
-                    let b = data.get(pos..pos + 4)?;
-                    let n = u16::from_le_bytes([b[0], b[1]]);
-                    if n != !u16::from_le_bytes([b[2], b[3]]) {
+                    let n = self.get(16);
+                    if n != !self.get(16) & 0xffff {
                         return None;
                     }
-                    let stored = data.get(pos + 4..pos + 4 + n as usize)?;
-                    self.out.get_mut(self.at..self.at + stored.len())?.copy_from_slice(stored);
-                    self.at += stored.len();
-                    self.pos += 4 + n as usize;
+                    for _ in 0..n {
+                        let b = self.get(8);
+                        self.emit(b)?;
+                    }
                     (0, 0)
                 }
                 1 => {
@@ -380,8 +383,7 @@ impl Inflater<'_> {
             }
             let sym = self.decode(0);
             if sym < 256 {
-                *self.out.get_mut(self.at)? = sym as u8;
-                self.at += 1;
+                self.emit(sym)?;
             } else if sym == 256 {
                 return Some(());
             } else {
@@ -395,15 +397,22 @@ impl Inflater<'_> {
                     return None;
                 }
                 let d = self.value(d, 1) + 1;
-                if d > self.at || n > self.out.len() - self.at {
+                if d > self.at {
                     return None;
                 }
                 for _ in 0..n {
-                    self.out[self.at] = self.out[self.at - d];
-                    self.at += 1;
+                    self.emit(self.out[self.at - d] as u32)?;
                 }
             }
         }
+    }
+
+    /// Appends the byte `b` to the output.
+    #[inline(never)]
+    fn emit(&mut self, b: u32) -> Option<()> {
+        *self.out.get_mut(self.at)? = b as u8;
+        self.at += 1;
+        Some(())
     }
 }
 
@@ -417,8 +426,8 @@ pub(crate) fn inflate(payload: &[u8], out: &mut [u8]) -> bool {
         n: 0,
         out,
         at: 0,
-        count: [[0; 16]; 2],
-        symbol: [[0; 288]; 2],
+        // SAFETY: all zeros is a valid `Codes` (integers only).
+        codes: &mut unsafe { core::mem::zeroed() },
     };
     s.blocks().is_some() && s.at == s.out.len() && s.pos == payload.len()
 }

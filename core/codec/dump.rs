@@ -198,9 +198,9 @@ impl Dumper<'_> {
         }
         self.put_tagged(TAG_TABLE, n as u32);
         self.put(&(pairs as u32).to_le_bytes());
-        for i in 1..=n {
-            lua_rawgeti(l, idx, i);
-            self.dump_top(&path.then(Step::Index(i)), depth);
+        for i in 0..n {
+            lua_rawgeti(l, idx, i + 1);
+            self.dump_top(&path.then(Step::Index(i + 1)), depth);
         }
         if self.pairs(idx, n, Some((path, pairs)), depth) != pairs {
             self.fail(c"table", path, c" (it changed while being serialized)");

@@ -221,9 +221,9 @@ impl<'a> Loader<'a> {
         lua_createtable(l, narray.min(HINT) as c_int, npairs.min(HINT) as c_int);
         let t = lua_gettop(l);
         self.register();
-        for i in 1..=narray {
+        for i in 0..narray {
             self.load_value(depth + 1);
-            lua_rawseti(l, t, i as lua_Integer);
+            lua_rawseti(l, t, i as lua_Integer + 1);
         }
         for _ in 0..npairs {
             let at = self.pos;
@@ -292,8 +292,8 @@ impl<'a> Loader<'a> {
         if (nups > 0 && lua_upvalueid(l, f, nups).is_null()) || !lua_upvalueid(l, f, nups + 1).is_null() {
             self.fail_at(c"upvalue count does not match the bytecode", at);
         }
-        for i in 1..=nups {
-            self.load_upvalue(f, object, i, depth);
+        for i in 0..nups {
+            self.load_upvalue(f, object, i + 1, depth);
         }
     }
 
