@@ -1,11 +1,12 @@
 //! dump.rs: the encoder (as Lua's ldump.c). Every `dump_X` here has its `load_X` in
 //! undump.rs reading exactly what it writes (docs/FORMAT.md).
 //!
-//! Bookkeeping lives in Lua tables on the stack, never in Rust collections (a Lua error
+//! Bookkeeping lives in a Lua table on the stack, never in Rust collections (a Lua error
 //! unwinds over this code): `seen` maps each string, table and function already written to
-//! its object index, `upvals` maps each upvalue already written (its `lua_upvalueid`, a light
-//! userdata) to its upvalue index, and `protos` maps a bytecode fingerprint to where that
-//! bytecode was first written, so closures of one prototype share it.
+//! its object index, each upvalue already written (its `lua_upvalueid`, a light userdata)
+//! to its upvalue index, and each bytecode fingerprint (an integer) to where that bytecode
+//! was first written, so closures of one prototype share it. (The three kinds of keys
+//! cannot collide.)
 
 use super::path::{raise_encode, Path, Step};
 use super::*;
@@ -19,8 +20,6 @@ struct Dumper<'a> {
     strip: bool,
     root: &'a [u8],
     seen: c_int,
-    upvals: c_int,
-    protos: c_int,
     names: c_int,
     globals: c_int,
     /// Objects (strings, tables, functions, built-ins) written so far.
@@ -36,8 +35,6 @@ pub(crate) unsafe fn dump_body(l: *mut lua_State, idx: c_int, root: &[u8], strip
     }
     let top = lua_gettop(l);
     lua_createtable(l, 0, 0);
-    lua_createtable(l, 0, 0);
-    lua_createtable(l, 0, 0);
     cfuncs::push_names(l);
     lua_rawgeti(l, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     let base = out.len();
@@ -48,10 +45,8 @@ pub(crate) unsafe fn dump_body(l: *mut lua_State, idx: c_int, root: &[u8], strip
         strip,
         root,
         seen: top + 1,
-        upvals: top + 2,
-        protos: top + 3,
-        names: top + 4,
-        globals: top + 5,
+        names: top + 2,
+        globals: top + 3,
         objects: 0,
         upvalues: 0,
     };
@@ -262,7 +257,7 @@ impl Dumper<'_> {
         // in the high half, the body offset of the bytecode in the low half.
         let fingerprint = ((len as u64) << 32 | checksum::adler32(&self.out[code..]) as u64) as i64;
         lua_pushinteger(l, fingerprint);
-        let seen = self.get_int(self.protos);
+        let seen = self.get_int(self.seen);
         if seen >= 0 {
             let (first, at) = ((seen >> 32) as u32, (seen as u32) as usize + self.base);
             if self.out.get(at..at + len) == Some(&self.out[code..]) {
@@ -271,7 +266,7 @@ impl Dumper<'_> {
             }
         } else {
             lua_pushinteger(l, fingerprint);
-            self.set_int(self.protos, ((self.objects as i64 - 1) << 32) | (code - self.base) as i64);
+            self.set_int(self.seen, ((self.objects as i64 - 1) << 32) | (code - self.base) as i64);
         }
         // Upvalues: their count, then each.
         let count = self.out.len();
@@ -285,13 +280,13 @@ impl Dumper<'_> {
             i += 1;
             let id = lua_upvalueid(l, idx, i);
             lua_pushlightuserdata(l, id);
-            let index = self.get_int(self.upvals);
+            let index = self.get_int(self.seen);
             if index >= 0 {
                 self.put_tagged(UPVAL_SHARED, index as u32);
                 lua_pop(l, 1);
             } else {
                 lua_pushlightuserdata(l, id);
-                self.set_int(self.upvals, self.upvalues as i64);
+                self.set_int(self.seen, self.upvalues as i64);
                 self.upvalues += 1;
                 self.put_u8(UPVAL_FRESH);
                 self.dump_top(&path.then(Step::Upvalue(i, name)), depth);

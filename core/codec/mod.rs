@@ -135,7 +135,7 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
 pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     let header = match undump::load_header(bytes, body_limit(l)) {
         Ok(h) => h,
-        Err(msg) => path::raise_decode(l, msg, None),
+        Err(msg) => path::raise_decode(l, msg),
     };
     let payload = &bytes[HEADER_LEN..];
     if header.flags & FLAG_DEFLATE == 0 {
@@ -154,7 +154,7 @@ pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     // use of `body`.
     if (*guard).ptr.is_null() || !compress::inflate(payload, core::slice::from_raw_parts_mut((*guard).ptr, len)) {
         free_buffer(guard);
-        path::raise_decode(l, c"the compressed payload is corrupt", None);
+        path::raise_decode(l, c"the compressed payload is corrupt");
     }
     undump::load_body(l, core::slice::from_raw_parts((*guard).ptr, len), guard);
     free_buffer(guard);
@@ -184,21 +184,13 @@ pub(crate) struct Buffer {
     size: usize,
 }
 
-static BUFFER_META: u8 = 3;
-
 /// Pushes an empty `Buffer` userdata whose `__gc` frees what it will own.
 unsafe fn push_buffer(l: *mut lua_State) -> *mut Buffer {
     let b = lua_newuserdatauv(l, core::mem::size_of::<Buffer>(), 0) as *mut Buffer;
     b.write(Buffer { ptr: core::ptr::null_mut(), size: 0 });
-    let key = &BUFFER_META as *const u8 as *const c_void;
-    if lua_rawgetp(l, LUA_REGISTRYINDEX, key) != LUA_TTABLE {
-        lua_pop(l, 1);
-        lua_createtable(l, 0, 1);
-        lua_pushcfunction(l, buffer_gc);
-        lua_setfield(l, -2, c"__gc".as_ptr());
-        lua_pushvalue(l, -1);
-        lua_rawsetp(l, LUA_REGISTRYINDEX, key);
-    }
+    lua_createtable(l, 0, 1);
+    lua_pushcfunction(l, buffer_gc);
+    lua_setfield(l, -2, c"__gc".as_ptr());
     lua_setmetatable(l, -2);
     b
 }

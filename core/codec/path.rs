@@ -116,45 +116,27 @@ unsafe fn push_key(l: *mut lua_State, k: c_int) {
         fstring(l, c"[%s]", name);
     } else {
         let s = string_bytes(l, k);
-        if is_name(s) {
-            // A name holds no NUL: Lua's copy ends at its end.
+        // A Lua name (not checked against reserved words: `t.end` still reads well) holds
+        // no NUL: Lua's copy ends at its end.
+        if s.first().is_some_and(|c| !c.is_ascii_digit()) && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_') {
             fstring(l, c".%s", s.as_ptr());
             return;
         }
-        // `["` + at most 32 bytes, 4 each escaped + `..."]`
-        let mut buf = [0u8; 2 + 32 * 4 + 5];
+        // At most 32 bytes, 4 each escaped, and a NUL.
+        let mut buf = [0u8; 32 * 4 + 1];
         let mut n = 0;
-        let mut put = |b: u8| {
-            // SAFETY: at most 2 + 32 * 4 + 5 bytes are put (see the line above).
-            *buf.get_unchecked_mut(n) = b;
-            n += 1;
-        };
-        put(b'[');
-        put(b'"');
         for &c in s.iter().take(32) {
-            if c.is_ascii_graphic() && c != b'"' && c != b'\\' || c == b' ' {
-                put(c);
-            } else {
-                put(b'\\');
-                put(b'0' + c / 100);
-                put(b'0' + c / 10 % 10);
-                put(b'0' + c % 10);
+            let esc = [b'\\', b'0' + c / 100, b'0' + c / 10 % 10, b'0' + c % 10];
+            let text: &[u8] = if c.is_ascii_graphic() && c != b'"' && c != b'\\' || c == b' ' { &[c] } else { &esc };
+            for &b in text {
+                // SAFETY: at most 32 * 4 bytes are put.
+                *buf.get_unchecked_mut(n) = b;
+                n += 1;
             }
         }
-        if s.len() > 32 {
-            put(b'.');
-            put(b'.');
-            put(b'.');
-        }
-        put(b'"');
-        put(b']');
-        push_bytes(l, &buf[..n]);
+        let more = if s.len() > 32 { c"..." } else { c"" };
+        lua_pushfstring(l, c"[\"%s%s\"]".as_ptr(), buf.as_ptr(), more.as_ptr());
     }
-}
-
-/// A Lua name (not checked against reserved words: `t.end` still reads well).
-fn is_name(s: &[u8]) -> bool {
-    !s.is_empty() && !s[0].is_ascii_digit() && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 pub(crate) unsafe fn push_bytes(l: *mut lua_State, s: &[u8]) {
@@ -191,29 +173,22 @@ pub(crate) unsafe fn raise_encode(l: *mut lua_State, what: &CStr, path: &Path, r
     raise_top(l)
 }
 
-/// Raises "cannot deserialize: `msg`", then " (body byte `at`)" when given.
+/// Raises "cannot deserialize: `msg`".
 #[inline(never)]
-pub(crate) unsafe fn raise_decode(l: *mut lua_State, msg: &CStr, at: Option<usize>) -> ! {
+pub(crate) unsafe fn raise_decode(l: *mut lua_State, msg: &CStr) -> ! {
     lua_checkstack(l, 8);
-    match at {
-        Some(at) => decode_message(l, c"cannot deserialize: ", msg, at),
-        None => fstring(l, c"cannot deserialize: %s", msg.as_ptr()),
-    }
+    fstring(l, c"cannot deserialize: %s", msg.as_ptr());
     raise_top(l)
 }
 
 /// Raises "cannot deserialize: `before`" + the string on top of the stack + "`after` (body
 /// byte `at`)".
+#[inline(never)]
 pub(crate) unsafe fn raise_decode_around(l: *mut lua_State, before: &CStr, after: &CStr, at: usize) -> ! {
     lua_checkstack(l, 8);
     fstring(l, c"cannot deserialize: %s", before.as_ptr());
     lua_rotate(l, -2, 1);
-    decode_message(l, c"", after, at);
+    lua_pushfstring(l, c"%s (body byte %I)".as_ptr(), after.as_ptr(), at as i64);
     lua_concat(l, 3);
     raise_top(l)
-}
-
-/// Pushes `prefix` `msg` " (body byte `at`)".
-unsafe fn decode_message(l: *mut lua_State, prefix: &CStr, msg: &CStr, at: usize) {
-    lua_pushfstring(l, c"%s%s (body byte %I)".as_ptr(), prefix.as_ptr(), msg.as_ptr(), at as i64);
 }

@@ -4,12 +4,12 @@
 //! Nothing in the input is trusted: every length is checked against the bytes left before
 //! anything is allocated, nesting is bounded by `MAX_DEPTH`, references must point back,
 //! bytecode goes through the validator (`bytecode_gate::load_validated`), and an upvalue
-//! count must match the loaded closure. Bookkeeping lives in Lua tables on the stack:
-//! `objects` (object index + 1 → the object), `upvals` (upvalue index + 1 → closure
-//! object index × 256 + upvalue number) and `protos` (object index → where its bytecode is
-//! in the body, offset × 2^32 + length).
+//! count must match the loaded closure. Bookkeeping lives in a Lua table on the stack,
+//! `objects`: object index + 1 → the object, -(upvalue index + 1) → closure object index ×
+//! 256 + upvalue number, and each Lua function loaded → where its bytecode is in the body
+//! (offset × 2^32 + length).
 
-use super::path::{raise_decode, raise_decode_around};
+use super::path::raise_decode_around;
 use super::*;
 use core::ffi::{c_int, CStr};
 
@@ -52,8 +52,6 @@ struct Loader<'a> {
     /// The inflated body's owner (null when the body is the caller's bytes).
     guard: *mut Buffer,
     objects: c_int,
-    upvals: c_int,
-    protos: c_int,
     /// The built-in registry's name → value table, once needed (its slot holds nil before).
     values: c_int,
     globals: c_int,
@@ -69,8 +67,6 @@ pub(crate) unsafe fn load_body(l: *mut lua_State, body: &[u8], guard: *mut Buffe
     }
     let top = lua_gettop(l);
     lua_createtable(l, 0, 0);
-    lua_createtable(l, 0, 0);
-    lua_createtable(l, 0, 0);
     lua_pushnil(l);
     lua_rawgeti(l, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     let mut s = Loader {
@@ -79,10 +75,8 @@ pub(crate) unsafe fn load_body(l: *mut lua_State, body: &[u8], guard: *mut Buffe
         pos: 0,
         guard,
         objects: top + 1,
-        upvals: top + 2,
-        protos: top + 3,
-        values: top + 4,
-        globals: top + 5,
+        values: top + 2,
+        globals: top + 3,
         nobjects: 0,
         nupvalues: 0,
     };
@@ -97,8 +91,9 @@ pub(crate) unsafe fn load_body(l: *mut lua_State, body: &[u8], guard: *mut Buffe
 impl<'a> Loader<'a> {
     #[inline(never)]
     unsafe fn fail_at(&self, msg: &CStr, at: usize) -> ! {
-        free_buffer(self.guard);
-        raise_decode(self.l, msg, Some(at))
+        lua_checkstack(self.l, 8);
+        lua_pushstring(self.l, c"".as_ptr());
+        self.fail_around(msg, c"", at)
     }
 
     /// Raises "`before`" + the string on top of the stack + "`after`" (at `at`).
@@ -255,8 +250,8 @@ impl<'a> Loader<'a> {
         let at = self.pos;
         let (offset, len) = if clone {
             let of = self.load_u32();
-            lua_pushinteger(l, of as lua_Integer);
-            let found = lua_rawget(l, self.protos) == LUA_TNUMBER;
+            lua_rawgeti(l, self.objects, of as lua_Integer + 1);
+            let found = lua_rawget(l, self.objects) == LUA_TNUMBER;
             let packed = lua_tointegerx(l, -1, core::ptr::null_mut()) as u64;
             lua_pop(l, 1);
             if !found {
@@ -284,8 +279,9 @@ impl<'a> Loader<'a> {
         let f = lua_gettop(l);
         let object = self.nobjects;
         self.register();
+        lua_pushvalue(l, f);
         lua_pushinteger(l, ((offset as u64) << 32 | len as u64) as lua_Integer);
-        lua_rawseti(l, self.protos, object as lua_Integer);
+        lua_rawset(l, self.objects);
         // Upvalues: the count must match the closure's.
         let at = self.pos;
         let nups = self.load_u8() as c_int;
@@ -305,13 +301,13 @@ impl<'a> Loader<'a> {
                 let record = (object as lua_Integer) << 8 | i as lua_Integer;
                 lua_pushinteger(l, record);
                 self.nupvalues += 1;
-                lua_rawseti(l, self.upvals, self.nupvalues as lua_Integer);
+                lua_rawseti(l, self.objects, -(self.nupvalues as lua_Integer));
                 self.load_value(depth + 1);
                 lua_setupvalue(l, f, i);
             }
             UPVAL_SHARED => {
                 let index = self.load_index(at, self.nupvalues, c"reference to an upvalue not yet decoded");
-                lua_rawgeti(l, self.upvals, index as lua_Integer + 1);
+                lua_rawgeti(l, self.objects, -(index as lua_Integer + 1));
                 let record = lua_tointegerx(l, -1, core::ptr::null_mut());
                 lua_pop(l, 1);
                 lua_rawgeti(l, self.objects, (record >> 8) + 1);
