@@ -122,9 +122,8 @@ impl Dumper<'_> {
                 } else {
                     (TAG_FLOAT, lua_tonumberx(l, idx, core::ptr::null_mut()).to_bits())
                 };
-                let mut b = [tag; 9];
-                b[1..].copy_from_slice(&bits.to_le_bytes());
-                self.put(&b);
+                let b = bits.to_le_bytes();
+                self.put(&[tag, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
             }
             LUA_TSTRING | LUA_TTABLE | LUA_TFUNCTION => {
                 if lua_rawequal(l, idx, self.globals) != 0 {
@@ -251,7 +250,8 @@ impl Dumper<'_> {
         if status != 0 || len > u32::MAX as usize {
             self.fail(c"function", path, c" (lua_dump failed)");
         }
-        self.out[code - 4..code].copy_from_slice(&(len as u32).to_le_bytes());
+        // SAFETY: the record's length field is the 4 bytes before `code`.
+        unsafe { (self.out.as_mut_ptr().add(code - 4) as *mut [u8; 4]).write((len as u32).to_le_bytes()) };
         // When an earlier function has this bytecode, a TAG_CLONE naming it replaces the
         // record; otherwise the bytecode is remembered: its fingerprint → the object index
         // in the high half, the body offset of the bytecode in the low half.
