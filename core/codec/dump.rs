@@ -10,7 +10,7 @@
 
 use super::path::{raise_encode, Path, Step};
 use super::*;
-use core::ffi::{c_int, c_void, CStr};
+use core::ffi::{c_char, c_int, c_void, CStr};
 
 struct Dumper<'a> {
     l: *mut lua_State,
@@ -78,7 +78,7 @@ impl Dumper<'_> {
     }
 
     #[inline(never)]
-    unsafe fn fail(&self, what: &CStr, path: &Path, why: &CStr) -> ! {
+    unsafe fn fail(&self, what: *const c_char, path: &Path, why: &CStr) -> ! {
         raise_encode(self.l, what, path, self.root, why)
     }
 
@@ -138,7 +138,7 @@ impl Dumper<'_> {
                 if t == LUA_TSTRING {
                     let s = string_bytes(l, idx);
                     if s.len() > u32::MAX as usize {
-                        self.fail(c"string", path, c" (longer than 4 GiB)");
+                        self.fail(c"string".as_ptr(), path, c" (longer than 4 GiB)");
                     }
                     self.register(idx);
                     self.put_tagged(TAG_STRING, s.len() as u32);
@@ -156,10 +156,10 @@ impl Dumper<'_> {
                 lua_pop(l, 1);
                 let table = t == LUA_TTABLE;
                 if !table && lua_iscfunction(l, idx) != 0 {
-                    self.fail(c"C function", path, c" (only standard library C functions can be serialized)");
+                    self.fail(c"C function".as_ptr(), path, c" (only standard library C functions can be serialized)");
                 }
                 if depth >= MAX_DEPTH || lua_checkstack(l, 8) == 0 {
-                    let what = if table { c"table" } else { c"function" };
+                    let what = lua_typename(l, t);
                     let why = if depth >= MAX_DEPTH { c" (nested deeper than 200 levels)" } else { c" (Lua stack overflow)" };
                     self.fail(what, path, why);
                 }
@@ -170,9 +170,9 @@ impl Dumper<'_> {
                     self.dump_function(idx, path, depth + 1);
                 }
             }
-            LUA_TLIGHTUSERDATA => self.fail(c"light userdata", path, c""),
+            LUA_TLIGHTUSERDATA => self.fail(c"light userdata".as_ptr(), path, c""),
             // userdata, thread
-            _ => self.fail(CStr::from_ptr(lua_typename(l, t)), path, c""),
+            _ => self.fail(lua_typename(l, t), path, c""),
         }
     }
 
@@ -188,7 +188,7 @@ impl Dumper<'_> {
         lua_pop(l, 1);
         let pairs = self.pairs(idx, n, None, depth);
         if n > u32::MAX as i64 || pairs > u32::MAX as u64 {
-            self.fail(c"table", path, c" (more than 2^32 entries)");
+            self.fail(c"table".as_ptr(), path, c" (more than 2^32 entries)");
         }
         self.put_tagged(TAG_TABLE, n as u32);
         self.put(&(pairs as u32).to_le_bytes());
@@ -197,7 +197,7 @@ impl Dumper<'_> {
             self.dump_top(&path.then(Step::Index(i + 1)), depth);
         }
         if self.pairs(idx, n, Some((path, pairs)), depth) != pairs {
-            self.fail(c"table", path, c" (it changed while being serialized)");
+            self.fail(c"table".as_ptr(), path, c" (it changed while being serialized)");
         }
         if lua_getmetatable(l, idx) == 0 {
             lua_pushnil(l);
@@ -224,7 +224,7 @@ impl Dumper<'_> {
             if lua_isinteger(l, v - 1) == 0 || i < 1 || i > n {
                 if let Some((path, pairs)) = write {
                     if count == pairs {
-                        self.fail(c"table", path, c" (it changed while being serialized)");
+                        self.fail(c"table".as_ptr(), path, c" (it changed while being serialized)");
                     }
                     self.dump_value(v - 1, &path.then(Step::Key), depth);
                     self.dump_value(v, &path.then(Step::Field(v - 1)), depth);
@@ -248,19 +248,21 @@ impl Dumper<'_> {
         lua_pop(l, 1);
         let len = self.out.len() - code;
         if status != 0 || len > u32::MAX as usize {
-            self.fail(c"function", path, c" (lua_dump failed)");
+            self.fail(c"function".as_ptr(), path, c" (lua_dump failed)");
         }
         // SAFETY: the record's length field is the 4 bytes before `code`.
         unsafe { (self.out.as_mut_ptr().add(code - 4) as *mut [u8; 4]).write((len as u32).to_le_bytes()) };
         // When an earlier function has this bytecode, a TAG_CLONE naming it replaces the
         // record; otherwise the bytecode is remembered: its fingerprint → the object index
         // in the high half, the body offset of the bytecode in the low half.
-        let fingerprint = ((len as u64) << 32 | checksum::adler32(&self.out[code..]) as u64) as i64;
+        // SAFETY: `code` is at most the length.
+        let bytecode = unsafe { self.out.get_unchecked(code..) };
+        let fingerprint = ((len as u64) << 32 | checksum::adler32(bytecode) as u64) as i64;
         lua_pushinteger(l, fingerprint);
         let seen = self.get_int(self.seen);
         if seen >= 0 {
             let (first, at) = ((seen >> 32) as u32, (seen as u32) as usize + self.base);
-            if self.out.get(at..at + len) == Some(&self.out[code..]) {
+            if self.out.get(at..at + len) == Some(bytecode) {
                 self.out.truncate(mark);
                 self.put_tagged(TAG_CLONE, first);
             }

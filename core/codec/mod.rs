@@ -112,7 +112,8 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
     let mut flags = 0;
     if opts.compress_threshold.is_some_and(|t| body_len > t) {
         // No Lua call until `packed` is dropped.
-        let packed = compress::deflate(&out[start + HEADER_LEN..]);
+        // SAFETY: the body follows the header, within `out`.
+        let packed = compress::deflate(out.get_unchecked(start + HEADER_LEN..));
         if packed.len() < body_len {
             out.truncate(start + HEADER_LEN);
             out.extend_from_slice(&packed);
@@ -120,7 +121,7 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
         }
     }
     // The header: magic, version, flags, Lua version, reserved, body length, checksum.
-    let h = &mut out[start..];
+    let h = out.get_unchecked_mut(start..);
     h[..8].copy_from_slice(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, flags, LUA_VERSION, 0]);
     h[8..12].copy_from_slice(&(body_len as u32).to_le_bytes());
     let sum = checksum::of_encoding(h);

@@ -158,9 +158,9 @@ pub(crate) unsafe fn raise(l: *mut lua_State, msg: &CStr) -> ! {
 
 /// Raises "cannot serialize `what` at `path``why`".
 #[inline(never)]
-pub(crate) unsafe fn raise_encode(l: *mut lua_State, what: &CStr, path: &Path, root: &[u8], why: &CStr) -> ! {
+pub(crate) unsafe fn raise_encode(l: *mut lua_State, what: *const c_char, path: &Path, root: &[u8], why: &CStr) -> ! {
     lua_checkstack(l, 8);
-    fstring(l, c"cannot serialize %s at ", what.as_ptr());
+    fstring(l, c"cannot serialize %s at ", what);
     let mut n = 0;
     let mut node = Some(path);
     while let Some(p) = node {

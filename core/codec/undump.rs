@@ -11,7 +11,7 @@
 
 use super::path::raise_decode_around;
 use super::*;
-use core::ffi::{c_int, CStr};
+use core::ffi::{c_char, c_int, CStr};
 
 pub(crate) struct Header {
     pub flags: u8,
@@ -102,14 +102,19 @@ impl<'a> Loader<'a> {
         raise_decode_around(self.l, before, after, at)
     }
 
+    /// The next `n` bytes (where they start: `n` are readable there).
     #[inline(never)]
-    unsafe fn take(&mut self, n: usize) -> &'a [u8] {
-        let body: &'a [u8] = self.body;
-        if n > body.len() - self.pos {
+    unsafe fn take(&mut self, n: usize) -> *const u8 {
+        if n > self.body.len() - self.pos {
             self.fail_at(c"truncated input", self.pos);
         }
         self.pos += n;
-        body.get_unchecked(self.pos - n..self.pos)
+        self.body.as_ptr().add(self.pos - n)
+    }
+
+    /// Pushes the next `n` bytes as a string.
+    unsafe fn push_string(&mut self, n: usize) {
+        lua_pushlstring(self.l, self.take(n) as *const c_char, n);
     }
 
     fn remaining(&self) -> usize {
@@ -117,14 +122,14 @@ impl<'a> Loader<'a> {
     }
 
     unsafe fn load_u8(&mut self) -> u8 {
-        self.take(1)[0]
+        *self.take(1)
     }
     #[inline(never)]
     unsafe fn load_u32(&mut self) -> u32 {
-        u32::from_le(core::ptr::read_unaligned(self.take(4).as_ptr() as *const u32))
+        u32::from_le(core::ptr::read_unaligned(self.take(4) as *const u32))
     }
     unsafe fn load_u64(&mut self) -> u64 {
-        u64::from_le(core::ptr::read_unaligned(self.take(8).as_ptr() as *const u64))
+        u64::from_le(core::ptr::read_unaligned(self.take(8) as *const u64))
     }
     /// A `u32` that must be below `limit` (else `msg`, at `at`).
     #[inline(never)]
@@ -147,8 +152,7 @@ impl<'a> Loader<'a> {
             TAG_FLOAT => lua_pushnumber(l, f64::from_bits(self.load_u64())),
             TAG_STRING => {
                 let len = self.load_u32() as usize;
-                let s = self.take(len);
-                lua_pushlstring(l, s.as_ptr() as *const _, s.len());
+                self.push_string(len);
                 self.register();
             }
             TAG_TABLE => self.load_table(depth),
@@ -182,12 +186,14 @@ impl<'a> Loader<'a> {
             lua_copy(l, -1, self.values);
             lua_pop(l, 1);
         }
-        lua_pushlstring(l, name.as_ptr() as *const _, name.len());
+        lua_pushlstring(l, name as *const c_char, len);
+        lua_pushvalue(l, -1);
         if lua_rawget(l, self.values) == LUA_TNIL {
             lua_pop(l, 1);
-            lua_pushlstring(l, name.as_ptr() as *const _, name.len());
             self.fail_around(c"unknown built-in '", c"' (not in this instance's standard library)", at);
         }
+        lua_copy(l, -1, -2);
+        lua_pop(l, 1);
         self.register();
     }
 
