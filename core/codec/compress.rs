@@ -1,27 +1,27 @@
 //! compress.rs: raw DEFLATE (RFC 1951) of the body, written here rather than taken from
 //! miniz_oxide: its encoder and decoder cost the module about 16 KB of gzip, this file about
-//! 1 KB. (miniz_oxide remains a dev-dependency: the tests below check against it.)
+//! 1.7 KB (3 KB of code). (miniz_oxide remains a dev-dependency: the tests below check
+//! against it.)
 //!
 //! - `deflate` writes one block with the fixed Huffman codes (RFC 1951 3.2.6) after a
 //!   greedy LZ77 pass (3-byte hash chains over the 32 KB window, at most `CHAIN` candidates
-//!   a position). Dynamic codes would make bytecode about a fifth smaller again, but their
+//!   a position). Dynamic codes would make bodies about a fifth smaller again, but their
 //!   encoder is most of the code of a DEFLATE writer.
 //! - `inflate` reads any raw DEFLATE stream (stored, fixed and dynamic blocks), so a
 //!   body compressed elsewhere (an earlier encoder, zlib, CompressionStream) still decodes.
 //!   It checks every code, length and distance against the input, the output size, and
 //!   what was already written: no input makes it panic or read or write out of bounds.
 //!
-//! Lengths and distances are not looked up in tables: code `c` of an alphabet with `s`
-//! (2 for lengths, 1 for distances) codes below `2 << s` per extra bit has `e = c >> s - 1`
-//! extra bits over the base `(c & (1 << s) - 1 | 1 << s) << e` (codes below `2 << s` have
-//! none and stand for themselves), offset by 3 for lengths and 1 for distances; length 258
-//! has its own code, 285.
+//! Length and distance codes are computed, not looked up. With `s` = 2 for lengths (the
+//! value is the length - 3) and 1 for distances (the distance - 1), a value below `2 << s`
+//! is its own code and has no extra bits; a larger one, whose highest set bit is bit `k`,
+//! has `e = k - s` extra bits (its low bits) and the code `(e << s) + (value >> e)`.
+//! Length 258 has its own code (285).
 //!
 //! Neither calls Lua, so their vectors may be held while they run.
 
 use alloc::vec;
 use alloc::vec::Vec;
-
 
 const WINDOW: usize = 32 * 1024;
 const MIN_MATCH: usize = 3;
