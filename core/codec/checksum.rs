@@ -10,16 +10,15 @@ const NMAX: usize = 5552;
 /// Continues the Adler-32 `adler` over `data` (start with 1).
 #[inline(never)]
 pub(crate) fn adler32_update(adler: u32, data: &[u8]) -> u32 {
-    let (mut a, mut b, mut k) = (adler & 0xffff, adler >> 16, 0);
-    for &x in data {
-        a += x as u32;
-        b += a;
-        k += 1;
-        if k == NMAX {
-            (a, b, k) = (a % MOD, b % MOD, 0);
+    let (mut a, mut b) = (adler & 0xffff, adler >> 16);
+    for chunk in data.chunks(NMAX) {
+        for &x in chunk {
+            a += x as u32;
+            b += a;
         }
+        (a, b) = (a % MOD, b % MOD);
     }
-    (b % MOD) << 16 | a % MOD
+    b << 16 | a
 }
 
 /// Adler-32 of `data`.
