@@ -42,7 +42,12 @@ struct Job<'a> {
 
 impl<'a> Job<'a> {
     fn new(input: &'a [u8], name: &[u8]) -> Self {
-        let mut n: Vec<u8> = name.iter().copied().filter(|&b| b != 0).collect();
+        let mut n = Vec::with_capacity(name.len() + 1);
+        for &b in name {
+            if b != 0 {
+                n.push(b);
+            }
+        }
         n.push(0);
         Job { input, name: n, options: EncodeOptions::default(), out: Vec::new(), flags: 0, stage: Stage::Compiling }
     }
@@ -108,7 +113,7 @@ unsafe extern "C" fn serialize_step(l: *mut lua_State) -> c_int {
 
 /// DESERIALIZE: `u8 0, u16 name_len, global name, bytes` → decodes into the global.
 pub fn deserialize(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
-    into_global(inst, request, reply, "DESERIALIZE", Stage::Decoding, deserialize_step)
+    into_global(inst, request, reply, ["DESERIALIZE request is truncated", "DESERIALIZE needs a global name"], Stage::Decoding, deserialize_step)
 }
 
 unsafe extern "C" fn deserialize_step(l: *mut lua_State) -> c_int {
@@ -122,17 +127,18 @@ unsafe extern "C" fn deserialize_step(l: *mut lua_State) -> c_int {
 /// LOAD_BYTECODE: `u8 0, u16 name_len, global name, chunk` → validates the Lua 5.4 binary
 /// chunk and stores the function in the global.
 pub fn load_bytecode(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
-    into_global(inst, request, reply, "LOAD_BYTECODE", Stage::Validating, load_bytecode_step)
+    into_global(inst, request, reply, ["LOAD_BYTECODE request is truncated", "LOAD_BYTECODE needs a global name"], Stage::Validating, load_bytecode_step)
 }
 
 /// The shape DESERIALIZE and LOAD_BYTECODE share: `u8 0, u16 name_len, global name, bytes`,
 /// `step` turns the bytes into a value and stores it in the global; replies `u32 0`.
-fn into_global(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>, op: &str, stage: Stage, step: lua_CFunction) -> Status {
+/// `errors`: the messages for a truncated request and for an empty name.
+fn into_global(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>, errors: [&str; 2], stage: Stage, step: lua_CFunction) -> Status {
     let Some((_, name, bytes)) = split_named(request) else {
-        return crate::protocol::bad_argument(reply, &[op, " request is truncated"].concat());
+        return crate::protocol::bad_argument(reply, errors[0]);
     };
     if name.is_empty() {
-        return crate::protocol::bad_argument(reply, &[op, " needs a global name"].concat());
+        return crate::protocol::bad_argument(reply, errors[1]);
     }
     let mut job = Job::new(bytes, name);
     job.stage = stage;

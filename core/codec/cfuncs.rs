@@ -13,20 +13,16 @@
 //! name. The registry is built once per state, at its first use (or by `codec::prepare`),
 //! and kept in the Lua registry as two tables: value → name and name → value.
 
-use super::path::push_bytes;
 use crate::lua::*;
-use core::ffi::{c_int, c_void, CStr};
+use core::ffi::{c_char, c_int, c_void};
 
-/// The base library's functions (lbaselib.c, and `require` from the package library).
-const BASE: [&CStr; 24] = [
-    c"assert", c"collectgarbage", c"dofile", c"error", c"getmetatable", c"ipairs", c"load",
-    c"loadfile", c"next", c"pairs", c"pcall", c"print", c"rawequal", c"rawget", c"rawlen",
-    c"rawset", c"require", c"select", c"setmetatable", c"tonumber", c"tostring", c"type",
-    c"warn", c"xpcall",
-];
-
-/// Libraries whose tables are built-ins (`_G` is the globals table, written as such).
-const LIBRARIES: [&CStr; 9] = [c"package", c"coroutine", c"table", c"io", c"os", c"string", c"math", c"utf8", c"debug"];
+/// The base library's functions (lbaselib.c, and `require` from the package library), then
+/// (after an empty name) the libraries whose tables are built-ins (`_G` is the globals
+/// table, written as such): NUL-terminated names, the list ending with another empty name.
+const NAMES_LIST: &[u8] = b"assert\0collectgarbage\0dofile\0error\0getmetatable\0ipairs\0load\0\
+loadfile\0next\0pairs\0pcall\0print\0rawequal\0rawget\0rawlen\0rawset\0require\0select\0\
+setmetatable\0tonumber\0tostring\0type\0warn\0xpcall\0\0\
+package\0coroutine\0table\0io\0os\0string\0math\0utf8\0debug\0\0";
 
 /// Longest name a built-in may have (the format stores its length in a byte).
 pub(crate) const MAX_NAME: usize = 255;
@@ -41,76 +37,80 @@ fn key(k: &'static u8) -> *const c_void {
 
 /// Pushes the table value → name, building the registry if this state has none yet.
 pub(crate) unsafe fn push_names(l: *mut lua_State) {
-    if lua_rawgetp(l, LUA_REGISTRYINDEX, key(&NAMES)) != LUA_TTABLE {
-        lua_pop(l, 1);
-        build(l);
-        lua_rawgetp(l, LUA_REGISTRYINDEX, key(&NAMES));
-    }
+    push(l, &NAMES)
 }
 
 /// Pushes the table name → value, building the registry if this state has none yet.
 pub(crate) unsafe fn push_values(l: *mut lua_State) {
-    if lua_rawgetp(l, LUA_REGISTRYINDEX, key(&VALUES)) != LUA_TTABLE {
+    push(l, &VALUES)
+}
+
+unsafe fn push(l: *mut lua_State, which: &'static u8) {
+    if lua_rawgetp(l, LUA_REGISTRYINDEX, key(which)) != LUA_TTABLE {
         lua_pop(l, 1);
         build(l);
-        lua_rawgetp(l, LUA_REGISTRYINDEX, key(&VALUES));
+        lua_rawgetp(l, LUA_REGISTRYINDEX, key(which));
     }
 }
 
+#[inline(never)]
 unsafe fn build(l: *mut lua_State) {
     lua_checkstack(l, 10);
     lua_createtable(l, 0, 256);
-    let names = lua_gettop(l);
     lua_createtable(l, 0, 256);
-    let values = lua_gettop(l);
+    // names, values
+    let (names, values) = (lua_gettop(l) - 1, lua_gettop(l));
     lua_rawgeti(l, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-    let globals = lua_gettop(l);
-    for name in BASE {
-        lua_pushstring(l, name.as_ptr());
-        lua_pushvalue(l, -1);
-        lua_rawget(l, globals);
-        if lua_iscfunction(l, -1) != 0 {
-            add(l, names, values, lua_gettop(l) - 1, lua_gettop(l));
+    lua_getfield(l, LUA_REGISTRYINDEX, c"_LOADED".as_ptr());
+    // Base functions are looked up in the globals (raw), libraries in package.loaded.
+    let (globals, loaded) = (names + 2, names + 3);
+    let mut base = true;
+    let mut p = NAMES_LIST.as_ptr() as *const c_char;
+    loop {
+        if *p == 0 {
+            if !base || lua_type(l, loaded) != LUA_TTABLE {
+                break;
+            }
+            base = false;
+            p = p.add(1);
+            continue;
+        }
+        let name = p;
+        lua_pushstring(l, name);
+        p = p.add(lua_rawlen(l, -1) as usize + 1);
+        let v = lua_gettop(l) + 1;
+        if base {
+            lua_pushvalue(l, -1);
+            lua_rawget(l, globals);
+            if lua_iscfunction(l, v) != 0 {
+                add(l, names, values, v - 1, v);
+            }
+        } else if lua_getfield(l, loaded, name) == LUA_TTABLE {
+            add(l, names, values, v - 1, v);
+            // The C functions under string keys of the library, as `library.key`.
+            lua_pushnil(l);
+            while lua_next(l, v) != 0 {
+                let f = lua_gettop(l);
+                if lua_type(l, f - 1) == LUA_TSTRING && lua_iscfunction(l, f) != 0 {
+                    lua_pushvalue(l, v - 1);
+                    lua_pushstring(l, c".".as_ptr());
+                    lua_pushvalue(l, f - 1);
+                    lua_concat(l, 3);
+                    add(l, names, values, f + 1, f);
+                    lua_pop(l, 1);
+                }
+                lua_pop(l, 1);
+            }
         }
         lua_pop(l, 2);
     }
-    lua_pop(l, 1);
-    if lua_getfield(l, LUA_REGISTRYINDEX, c"_LOADED".as_ptr()) == LUA_TTABLE {
-        let loaded = lua_gettop(l);
-        for lib in LIBRARIES {
-            if lua_getfield(l, loaded, lib.as_ptr()) == LUA_TTABLE {
-                let t = lua_gettop(l);
-                lua_pushstring(l, lib.as_ptr());
-                add(l, names, values, lua_gettop(l), t);
-                lua_pop(l, 1);
-                add_functions(l, names, values, t, lib);
-            }
-            lua_pop(l, 1);
-        }
-    }
-    lua_pop(l, 1);
+    lua_pop(l, 2);
     lua_rawsetp(l, LUA_REGISTRYINDEX, key(&VALUES));
     lua_rawsetp(l, LUA_REGISTRYINDEX, key(&NAMES));
 }
 
-/// Registers the C functions under string keys of the table at `t` as `prefix.key`.
-unsafe fn add_functions(l: *mut lua_State, names: c_int, values: c_int, t: c_int, prefix: &CStr) {
-    lua_pushnil(l);
-    while lua_next(l, t) != 0 {
-        let v = lua_gettop(l);
-        if lua_type(l, v - 1) == LUA_TSTRING && lua_iscfunction(l, v) != 0 {
-            lua_pushstring(l, prefix.as_ptr());
-            push_bytes(l, b".");
-            lua_pushvalue(l, v - 1);
-            lua_concat(l, 3);
-            add(l, names, values, lua_gettop(l), v);
-            lua_pop(l, 1);
-        }
-        lua_pop(l, 1);
-    }
-}
-
 /// Registers the value at `v` under the name (a string) at `name`.
+#[inline(never)]
 unsafe fn add(l: *mut lua_State, names: c_int, values: c_int, name: c_int, v: c_int) {
     let new = string_bytes(l, name);
     if new.len() > MAX_NAME {

@@ -8,6 +8,7 @@ const MOD: u32 = 65521;
 const NMAX: usize = 5552;
 
 /// Continues the Adler-32 `adler` over `data` (start with 1).
+#[inline(never)]
 pub(crate) fn adler32_update(adler: u32, data: &[u8]) -> u32 {
     let (mut a, mut b) = (adler & 0xffff, adler >> 16);
     for chunk in data.chunks(NMAX) {
@@ -15,8 +16,7 @@ pub(crate) fn adler32_update(adler: u32, data: &[u8]) -> u32 {
             a += x as u32;
             b += a;
         }
-        a %= MOD;
-        b %= MOD;
+        (a, b) = (a % MOD, b % MOD);
     }
     b << 16 | a
 }
@@ -28,6 +28,6 @@ pub(crate) fn adler32(data: &[u8]) -> u32 {
 
 /// The checksum an encoding should carry.
 pub(crate) fn of_encoding(encoding: &[u8]) -> u32 {
-    let (header, payload) = encoding.split_at(HEADER_LEN.min(encoding.len()));
-    adler32_update(adler32(&header[..12.min(header.len())]), payload)
+    let n = encoding.len().min(HEADER_LEN);
+    adler32_update(adler32(&encoding[..n.min(12)]), &encoding[n..])
 }

@@ -1,19 +1,25 @@
 //! compress.rs: raw DEFLATE (RFC 1951) of the body, written here rather than taken from
-//! miniz_oxide: its encoder and decoder cost the module about 16 KB of gzip, this file under
-//! 4 KB. (miniz_oxide remains a dev-dependency: the tests below check against it.)
+//! miniz_oxide: its encoder and decoder cost the module about 16 KB of gzip, this file about
+//! 1.7 KB (3 KB of code). (miniz_oxide remains a dev-dependency: the tests below check
+//! against it.)
 //!
-//! - `deflate` writes one block, with dynamic or fixed Huffman codes (whichever is
-//!   shorter), after a greedy LZ77 pass (3-byte hash chains over the 32 KB window, at most
-//!   `CHAIN` candidates a position; on bytecode, zlib-style lazy matching cost more time
-//!   than the longer chains that beat it). About 90 µs (host) for 10 KB of bytecode, to 32%.
-//! - `inflate_exact` reads any raw DEFLATE stream (stored, fixed and dynamic blocks), so a
-//!   body compressed elsewhere (a future encoder, zlib, CompressionStream) still decodes.
+//! - `deflate` writes one block with the fixed Huffman codes (RFC 1951 3.2.6) after a
+//!   greedy LZ77 pass (3-byte hash chains over the 32 KB window, at most `CHAIN` candidates
+//!   a position). Dynamic codes would make bodies about a fifth smaller again, but their
+//!   encoder is most of the code of a DEFLATE writer.
+//! - `inflate` reads any raw DEFLATE stream (stored, fixed and dynamic blocks), so a
+//!   body compressed elsewhere (an earlier encoder, zlib, CompressionStream) still decodes.
 //!   It checks every code, length and distance against the input, the output size, and
 //!   what was already written: no input makes it panic or read or write out of bounds.
 //!
+//! Length and distance codes are computed, not looked up. With `s` = 2 for lengths (the
+//! value is the length - 3) and 1 for distances (the distance - 1), a value below `2 << s`
+//! is its own code and has no extra bits; a larger one, whose highest set bit is bit `k`,
+//! has `e = k - s` extra bits (its low bits) and the code `(e << s) + (value >> e)`.
+//! Length 258 has its own code (285).
+//!
 //! Neither calls Lua, so their vectors may be held while they run.
 
-use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -28,31 +34,19 @@ const GOOD_ENOUGH: usize = 32;
 /// Positions inside matches up to this long are indexed too (as zlib's fast levels).
 const INSERT_MAX: usize = 8;
 
-/// Base lengths of length codes 257..=285 and their extra bits.
-const LEN_BASE: [u16; 29] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
-];
-const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-/// Base distances of distance codes 0..=29 and their extra bits.
-const DIST_BASE: [u16; 30] = [
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097,
-    6145, 8193, 12289, 16385, 24577,
-];
-const DIST_EXTRA: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
 // ---- encoder ----------------------------------------------------------------------------
 
 struct BitWriter {
     out: Vec<u8>,
-    bits: u64,
+    bits: u32,
     n: u32,
 }
 
 impl BitWriter {
-    /// Appends the low `n` bits of `v` (n <= 32), least significant first.
-    #[inline(always)]
+    /// Appends the low `n` bits of `v` (n <= 24), least significant first.
+    #[inline(never)]
     fn put(&mut self, v: u32, n: u32) {
-        self.bits |= (v as u64) << self.n;
+        self.bits |= v << self.n;
         self.n += n;
         while self.n >= 8 {
             self.out.push(self.bits as u8);
@@ -60,651 +54,392 @@ impl BitWriter {
             self.n -= 8;
         }
     }
-    fn finish(mut self) -> Vec<u8> {
-        if self.n > 0 {
-            self.out.push(self.bits as u8);
+
+    /// The `len`-bit Huffman code `code` (sent most significant bit first), then the
+    /// `extra` low bits of `v`.
+    #[inline(never)]
+    fn code(&mut self, mut code: u32, len: u32, v: u32, extra: u32) {
+        let mut rev = 0;
+        for _ in 0..len {
+            rev = rev << 1 | code & 1;
+            code >>= 1;
         }
-        self.out
+        self.put(rev | (v & ((1 << extra) - 1)) << len, len + extra);
+    }
+
+    /// Literal/length symbol `s` (0..=287) in the fixed code, then `extra` bits of `v`.
+    fn sym(&mut self, s: u32, v: u32, extra: u32) {
+        let (code, len) = match s {
+            0..=143 => (s + 0x30, 8),
+            144..=255 => (s + 0x100, 9),
+            256..=279 => (s - 256, 7),
+            _ => (s - 88, 8),
+        };
+        self.code(code, len, v, extra);
     }
 }
 
-/// Symbols of the largest alphabet (literal/length codes, with the two unused ones).
-const NSYM: usize = 288;
-
-/// A Huffman code for writing: per symbol its length and its code, bit-reversed (ready
-/// to be sent least significant bit first).
-struct Code {
-    len: [u8; NSYM],
-    rev: [u16; NSYM],
+/// The code of `v` (a length - 3 or a distance - 1) with `s` as in the header, and its
+/// number of extra bits.
+fn split(v: u32, s: u32) -> (u32, u32) {
+    let e = (31 - (v | 1).leading_zeros()).saturating_sub(s);
+    ((e << s) + (v >> e), e)
 }
 
-impl Code {
-    fn new(len: [u8; NSYM]) -> Code {
-        let mut count = [0u16; 16];
-        for &l in len.iter() {
-            count[l as usize & 15] += 1;
-        }
-        count[0] = 0;
-        let mut next = [0u16; 16];
-        for l in 1..16 {
-            next[l] = (next[l - 1] + count[l - 1]) << 1;
-        }
-        let mut rev = [0u16; NSYM];
-        for s in 0..NSYM {
-            let l = len[s] as usize & 15;
-            if l > 0 {
-                rev[s] = next[l].reverse_bits() >> (16 - l);
-                next[l] += 1;
-            }
-        }
-        Code { len, rev }
-    }
-    #[inline(always)]
-    fn put(&self, w: &mut BitWriter, sym: usize) {
-        w.put(self.rev[sym] as u32, self.len[sym] as u32);
-    }
-    /// Bits to send symbols with these frequencies.
-    fn cost(&self, freq: &[u32]) -> u64 {
-        let mut bits = 0;
-        for (s, &f) in freq.iter().enumerate() {
-            bits += f as u64 * self.len[s] as u64;
-        }
-        bits
-    }
-    /// One more than the last symbol with a code, at least `min`.
-    fn used(&self, min: usize) -> usize {
-        let mut n = NSYM;
-        while n > min && self.len[n - 1] == 0 {
-            n -= 1;
-        }
-        n
-    }
-}
-
-/// Huffman code lengths for `freq` (at most `NSYM` symbols), none longer than `limit`: a
-/// Huffman tree, its frequencies flattened until it fits.
-fn code_lengths(freq: &[u32], limit: u8) -> [u8; NSYM] {
-    let mut lengths = [0u8; NSYM];
-    let mut f = [0u32; NSYM];
-    f[..freq.len()].copy_from_slice(freq);
-    loop {
-        // The leaves, by weight (a shell sort: n <= 288).
-        let mut leaf = [0u16; NSYM];
-        let mut n = 0;
-        for (s, &x) in f.iter().enumerate() {
-            if x > 0 {
-                leaf[n] = s as u16;
-                n += 1;
-            }
-        }
-        if n <= 1 {
-            if n == 1 {
-                lengths[leaf[0] as usize] = 1;
-            }
-            return lengths;
-        }
-        let mut gap = n / 2;
-        while gap > 0 {
-            for i in gap..n {
-                let v = leaf[i];
-                let mut j = i;
-                while j >= gap && f[leaf[j - gap] as usize] > f[v as usize] {
-                    leaf[j] = leaf[j - gap];
-                    j -= gap;
-                }
-                leaf[j] = v;
-            }
-            gap /= 2;
-        }
-        // Nodes 0..n are the leaves in order, n..2n-1 the internal nodes in order of
-        // creation (so of weight): the two queues of the linear-time construction.
-        let mut weight = [0u32; 2 * NSYM];
-        let mut parent = [0u16; 2 * NSYM];
-        for i in 0..n {
-            weight[i] = f[leaf[i] as usize];
-        }
-        let (mut next_leaf, mut next_inner) = (0, n);
-        for k in n..2 * n - 1 {
-            for _ in 0..2 {
-                let p = if next_leaf < n && (next_inner >= k || weight[next_leaf] <= weight[next_inner]) {
-                    next_leaf += 1;
-                    next_leaf - 1
-                } else {
-                    next_inner += 1;
-                    next_inner - 1
-                };
-                weight[k] = weight[k].saturating_add(weight[p]);
-                parent[p] = k as u16;
-            }
-        }
-        let mut depth = [0u8; 2 * NSYM];
-        let mut deepest = 0;
-        for k in (0..2 * n - 2).rev() {
-            depth[k] = depth[parent[k] as usize].saturating_add(1);
-            deepest = deepest.max(depth[k]);
-        }
-        if deepest <= limit {
-            for i in 0..n {
-                lengths[leaf[i] as usize] = depth[i];
-            }
-            return lengths;
-        }
-        for x in f.iter_mut() {
-            *x = x.div_ceil(2);
-        }
-    }
-}
-
-/// A literal (< 256) or a match (`MATCH | len << 16 | dist`).
-const MATCH: u32 = 1 << 31;
-
-#[inline(always)]
-fn hash(d: &[u8], i: usize, shift: u32) -> usize {
-    let v = (d[i] as u32) | (d[i + 1] as u32) << 8 | (d[i + 2] as u32) << 16;
-    (v.wrapping_mul(0x9e37_79b1) >> shift) as usize
-}
-
-struct Matcher<'a> {
+/// The hash chains of `deflate`: `head[h]`, the last position + 1 with hash h, then
+/// `prev[i & mask]`, the position + 1 before i with its hash. Both are sized to the input
+/// (up to 2^HASH_BITS and WINDOW entries), in one allocation.
+struct Chains<'a> {
     data: &'a [u8],
-    /// head[h]: the last position + 1 with hash h; prev[i & mask]: the one before i.
-    /// Both are sized to the input (up to 2^HASH_BITS and WINDOW entries).
-    head: Box<[u32]>,
-    prev: Box<[u32]>,
-    shift: u32,
+    table: Vec<u32>,
+    heads: usize,
     mask: usize,
+    shift: u32,
 }
 
-impl Matcher<'_> {
-    #[inline(always)]
-    fn insert(&mut self, i: usize) {
-        if i + MIN_MATCH <= self.data.len() {
-            let h = hash(self.data, i, self.shift);
-            self.prev[i & self.mask] = self.head[h];
-            self.head[h] = i as u32 + 1;
-        }
-    }
-
-    /// The longest earlier match of the bytes at `i` (length, distance), or length 0.
-    fn longest(&self, i: usize) -> (usize, usize) {
+impl Chains<'_> {
+    /// Indexes position `i`; returns the position + 1 before it with its hash (0: none).
+    #[inline(never)]
+    fn insert(&mut self, i: usize) -> usize {
         let d = self.data;
         if i + MIN_MATCH > d.len() {
-            return (0, 0);
+            return 0;
         }
-        let limit = (d.len() - i).min(MAX_MATCH);
+        // SAFETY: i + 2 < d.len(); h < 2^bits = heads, and heads + (i & mask) < heads +
+        // size, the table's length.
+        unsafe {
+            let v = (*d.get_unchecked(i) as u32) | (*d.get_unchecked(i + 1) as u32) << 8 | (*d.get_unchecked(i + 2) as u32) << 16;
+            let h = (v.wrapping_mul(0x9e37_79b1) >> self.shift) as usize;
+            let last = *self.table.get_unchecked(h);
+            *self.table.get_unchecked_mut(self.heads + (i & self.mask)) = last;
+            *self.table.get_unchecked_mut(h) = i as u32 + 1;
+            last as usize
+        }
+    }
+}
+
+/// `data` as one final DEFLATE block with the fixed codes.
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
+    let n = data.len();
+    let size = n.next_power_of_two().clamp(1 << 10, WINDOW);
+    let bits = (size.trailing_zeros() - 1).min(HASH_BITS);
+    let mut c = Chains { data, table: vec![0u32; (1 << bits) + size], heads: 1 << bits, mask: size - 1, shift: 32 - bits };
+    let mut w = BitWriter { out: Vec::with_capacity(n / 2 + 64), bits: 0, n: 0 };
+    w.put(0b011, 3); // BFINAL = 1, BTYPE = 01 (fixed codes)
+    let d = data.as_ptr();
+    let mut i = 0;
+    while i < n {
+        // The longest earlier match of the bytes at i (the candidates of its hash chain).
+        let limit = (n - i).min(MAX_MATCH);
         let (mut best, mut dist) = (0, 0);
-        let mut cand = self.head[hash(d, i, self.shift)] as usize;
+        let mut cand = c.insert(i);
         let mut chain = CHAIN;
         while cand > 0 && chain > 0 {
             let j = cand - 1;
             if i - j > WINDOW {
                 break;
             }
-            if d[j + best.min(limit - 1)] == d[i + best.min(limit - 1)] {
-                let len = common(&d[j..j + limit], &d[i..i + limit]);
-                if len > best {
-                    (best, dist) = (len, i - j);
-                    if len >= GOOD_ENOUGH || len == limit {
-                        break;
+            // SAFETY: j < i and i + limit <= n: both runs of `limit` bytes are in `data`;
+            // c.heads + (j & c.mask) is within the table (see `insert`).
+            unsafe {
+                // (A longer match also matches where the best one ends.)
+                let end = best.min(limit - 1);
+                if *d.add(j + end) == *d.add(i + end) {
+                    let len = common(d.add(j), d.add(i), limit);
+                    if len > best {
+                        (best, dist) = (len, i - j);
+                        if len >= GOOD_ENOUGH || len == limit {
+                            break;
+                        }
                     }
                 }
+                let next = *c.table.get_unchecked(c.heads + (j & c.mask)) as usize;
+                if next >= cand {
+                    break; // a slot reused by a later position
+                }
+                cand = next;
             }
-            let next = self.prev[j & self.mask] as usize;
-            if next >= cand {
-                break; // a slot reused by a later position
-            }
-            cand = next;
             chain -= 1;
         }
-        if best >= MIN_MATCH {
-            (best, dist)
+        if best < MIN_MATCH {
+            w.sym(data[i] as u32, 0, 0);
+            i += 1;
         } else {
-            (0, 0)
+            let (code, e) = if best == MAX_MATCH { (28, 0) } else { split(best as u32 - 3, 2) };
+            w.sym(257 + code, best as u32 - 3, e);
+            let (code, e) = split(dist as u32 - 1, 1);
+            w.code(code, 5, dist as u32 - 1, e);
+            if best <= INSERT_MAX {
+                for k in i + 1..i + best {
+                    c.insert(k);
+                }
+            }
+            i += best;
         }
     }
+    w.sym(256, 0, 0);
+    w.put(0, 7); // flushes the last bits
+    w.out
 }
 
-/// Length of the common prefix of two slices of equal length.
-#[inline(always)]
-fn common(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
+/// Length of the common prefix of the `n` bytes at `a` and at `b`.
+///
+/// # Safety
+/// Both runs must be readable.
+unsafe fn common(a: *const u8, b: *const u8, n: usize) -> usize {
     let mut i = 0;
     while i + 8 <= n {
-        // SAFETY: i + 8 <= n, within both slices.
-        let (x, y) = unsafe {
-            (
-                core::ptr::read_unaligned(a.as_ptr().add(i) as *const u64),
-                core::ptr::read_unaligned(b.as_ptr().add(i) as *const u64),
-            )
-        };
-        let diff = u64::from_le(x ^ y);
+        let diff = core::ptr::read_unaligned(a.add(i) as *const u64) ^ core::ptr::read_unaligned(b.add(i) as *const u64);
         if diff != 0 {
-            return i + (diff.trailing_zeros() / 8) as usize;
+            return i + (u64::from_le(diff).trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < n && a[i] == b[i] {
+    while i < n && *a.add(i) == *b.add(i) {
         i += 1;
     }
     i
 }
 
-/// Length code index (0..29) of each match length - 3.
-const LEN_CODE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = 28;
-        while LEN_BASE[c] as usize > i + 3 {
-            c -= 1;
-        }
-        t[i] = c as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Distance code index of each distance - 1 up to 256, then of ((distance - 1) >> 7) + 256.
-const DIST_CODE: [u8; 512] = {
-    let mut t = [0u8; 512];
-    let mut i = 0;
-    while i < 512 {
-        let d = if i < 256 { i + 1 } else { ((i - 256) << 7) + 1 };
-        let mut c = 29;
-        while DIST_BASE[c] as usize > d {
-            c -= 1;
-        }
-        t[i] = c as u8;
-        i += 1;
-    }
-    t
-};
-
-#[inline(always)]
-fn len_code(len: usize) -> usize {
-    LEN_CODE[(len - MIN_MATCH) & 255] as usize
-}
-
-#[inline(always)]
-fn dist_code(dist: usize) -> usize {
-    let i = if dist <= 256 { dist - 1 } else { 256 + ((dist - 1) >> 7) };
-    DIST_CODE[i & 511] as usize
-}
-
-/// The greedy LZ77 parse of `data`, with symbol frequencies.
-fn parse(data: &[u8], lit_freq: &mut [u32; 286], dist_freq: &mut [u32; 30]) -> Vec<u32> {
-    let size = data.len().next_power_of_two().clamp(1 << 10, WINDOW);
-    let bits = (size.trailing_zeros() - 1).min(HASH_BITS);
-    let mut m = Matcher {
-        data,
-        head: vec![0; 1 << bits].into_boxed_slice(),
-        prev: vec![0; size].into_boxed_slice(),
-        shift: 32 - bits,
-        mask: size - 1,
-    };
-    let mut tokens = Vec::with_capacity(data.len() / 2);
-    let mut i = 0;
-    while i < data.len() {
-        let (len, dist) = m.longest(i);
-        m.insert(i);
-        if len < MIN_MATCH {
-            tokens.push(data[i] as u32);
-            lit_freq[data[i] as usize] += 1;
-            i += 1;
-        } else {
-            tokens.push(MATCH | (len as u32) << 16 | dist as u32);
-            lit_freq[257 + len_code(len)] += 1;
-            dist_freq[dist_code(dist)] += 1;
-            if len <= INSERT_MAX {
-                for k in i + 1..i + len {
-                    m.insert(k);
-                }
-            }
-            i += len;
-        }
-    }
-    lit_freq[256] += 1;
-    tokens
-}
-
-/// The fixed codes (RFC 1951 3.2.6).
-fn fixed() -> (Code, Code) {
-    let mut lit = [8u8; NSYM];
-    lit[144..256].fill(9);
-    lit[256..280].fill(7);
-    let mut dist = [0u8; NSYM];
-    dist[..30].fill(5);
-    (Code::new(lit), Code::new(dist))
-}
-
-/// Run-length codes (16, 17, 18 with their extra bits) of a code-length sequence.
-fn rle(lengths: &[u8]) -> Vec<(u8, u8)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lengths.len() {
-        let v = lengths[i];
-        let run = lengths[i..].iter().take_while(|&&x| x == v).count();
-        if v == 0 && run >= 11 {
-            let n = run.min(138);
-            out.push((18, (n - 11) as u8));
-            i += n;
-        } else if v == 0 && run >= 3 {
-            out.push((17, (run - 3) as u8));
-            i += run;
-        } else if v != 0 && run >= 4 {
-            out.push((v, 0));
-            let n = (run - 1).min(6);
-            out.push((16, (n - 3) as u8));
-            i += 1 + n;
-        } else {
-            out.push((v, 0));
-            i += 1;
-        }
-    }
-    out
-}
-
-const ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-
-/// `data` as one final DEFLATE block.
-pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut lit_freq = [0u32; 286];
-    let mut dist_freq = [0u32; 30];
-    let tokens = parse(data, &mut lit_freq, &mut dist_freq);
-    // The dynamic codes and their header.
-    let lit = Code::new(code_lengths(&lit_freq, 15));
-    let dist = Code::new(code_lengths(&dist_freq, 15));
-    let nlit = lit.used(257);
-    let ndist = dist.used(1);
-    let mut all = [0u8; 286 + 30];
-    all[..nlit].copy_from_slice(&lit.len[..nlit]);
-    all[nlit..nlit + ndist].copy_from_slice(&dist.len[..ndist]);
-    let runs = rle(&all[..nlit + ndist]);
-    let mut cl_freq = [0u32; 19];
-    for &(sym, _) in &runs {
-        cl_freq[sym as usize] += 1;
-    }
-    let cl = Code::new(code_lengths(&cl_freq, 7));
-    let mut ncl = 19;
-    while ncl > 4 && cl.len[ORDER[ncl - 1]] == 0 {
-        ncl -= 1;
-    }
-    let extra = |sym: u8| [0, 2u32, 3, 7][(sym as usize).saturating_sub(15) & 3];
-    let mut header = 14 + 3 * ncl as u64;
-    for &(sym, _) in &runs {
-        header += (cl.len[sym as usize] as u32 + extra(sym)) as u64;
-    }
-    let dynamic_cost = header + lit.cost(&lit_freq) + dist.cost(&dist_freq);
-    let (flit, fdist) = fixed();
-    let fixed_cost = flit.cost(&lit_freq) + fdist.cost(&dist_freq);
-
-    let mut w = BitWriter { out: Vec::with_capacity(data.len() / 2 + 64), bits: 0, n: 0 };
-    let (lit, dist) = if dynamic_cost < fixed_cost {
-        w.put(0b101, 3); // BFINAL = 1, BTYPE = 10 (dynamic codes)
-        w.put(nlit as u32 - 257, 5);
-        w.put(ndist as u32 - 1, 5);
-        w.put(ncl as u32 - 4, 4);
-        for &k in &ORDER[..ncl] {
-            w.put(cl.len[k] as u32, 3);
-        }
-        for &(sym, bits) in &runs {
-            cl.put(&mut w, sym as usize);
-            w.put(bits as u32, extra(sym));
-        }
-        (lit, dist)
-    } else {
-        w.put(0b011, 3); // BFINAL = 1, BTYPE = 01 (fixed codes)
-        (flit, fdist)
-    };
-    for &t in &tokens {
-        if t & MATCH == 0 {
-            lit.put(&mut w, t as usize);
-        } else {
-            let (len, d) = ((t >> 16 & 0x1ff) as usize, (t & 0xffff) as usize);
-            let li = len_code(len);
-            lit.put(&mut w, 257 + li);
-            w.put((len - LEN_BASE[li] as usize) as u32, LEN_EXTRA[li] as u32);
-            let di = dist_code(d);
-            dist.put(&mut w, di);
-            w.put((d - DIST_BASE[di] as usize) as u32, DIST_EXTRA[di] as u32);
-        }
-    }
-    lit.put(&mut w, 256);
-    w.finish()
-}
-
 // ---- decoder ----------------------------------------------------------------------------
 
-struct BitReader<'a> {
+/// The state of one `inflate_exact`: the input bit reader, the output, and two canonical
+/// Huffman codes for reading (as zlib's puff.c: how many codes have each length, and the
+/// symbols in code order): 0 for literals/lengths (first for code lengths), 1 for distances.
+struct Inflater<'a> {
     data: &'a [u8],
+    /// Bytes loaded so far; past `data.len()` when the stream ran out (zeros were loaded).
     pos: usize,
     bits: u32,
     n: u32,
+    out: &'a mut [u8],
+    at: usize,
+    codes: &'a mut Codes,
 }
 
-impl BitReader<'_> {
-    /// Loads whole bytes until at least `n` bits (n <= 24) are buffered or the input ends.
-    #[inline(always)]
-    fn fill(&mut self, n: u32) {
+/// The two Huffman codes of an `Inflater`.
+struct Codes {
+    count: [[u16; 16]; 2],
+    symbol: [[u16; 288]; 2],
+}
+
+/// Not a symbol of any alphabet: what `decode` returns for a code that has no symbol.
+const BAD: u32 = 0xffff;
+
+const ORDER: [u8; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+impl Inflater<'_> {
+    /// The next `n` bits (n <= 16), least significant first. Bytes are loaded only as
+    /// needed, so a stream read past its end has `pos > data.len()` (an error).
+    #[inline(never)]
+    fn get(&mut self, n: u32) -> u32 {
         while self.n < n {
-            let Some(&b) = self.data.get(self.pos) else { return };
+            self.bits |= (*self.data.get(self.pos).unwrap_or(&0) as u32) << self.n;
             self.pos += 1;
-            self.bits |= (b as u32) << self.n;
             self.n += 8;
         }
-    }
-    /// The next `n` bits (n <= 16), least significant first; `None` past the end.
-    #[inline(always)]
-    fn get(&mut self, n: u32) -> Option<u32> {
-        self.fill(n);
-        if self.n < n {
-            return None;
-        }
-        let v = self.bits & ((1u32 << n) - 1);
+        let v = self.bits & ((1 << n) - 1);
         self.bits >>= n;
         self.n -= n;
-        Some(v)
+        v
     }
-}
 
-const FAST: u32 = 10;
+    /// The base plus extra bits of length or distance code `c` (see the header).
+    #[inline(never)]
+    fn value(&mut self, c: u32, s: u32) -> usize {
+        let e = (c >> s).saturating_sub(1);
+        let base = if e == 0 { c } else { (c & ((1 << s) - 1) | 1 << s) << e };
+        (base + self.get(e)) as usize
+    }
 
-/// A canonical Huffman code for reading: how many codes have each length and the symbols
-/// in code order (as zlib's puff.c), plus a table decoding codes of up to `FAST` bits at
-/// once (entry: symbol << 4 | length; 0 for longer codes).
-struct Huffman {
-    count: [u16; 16],
-    symbol: [u16; 288],
-    fast: [u16; 1 << FAST],
-}
-
-impl Huffman {
-    /// Builds the code from per-symbol lengths; `None` if over-subscribed. (Incomplete
-    /// codes are allowed, as zlib allows them: an unused code then fails in `decode`.)
-    fn new(lengths: &[u8]) -> Option<Huffman> {
-        let mut h = Huffman { count: [0; 16], symbol: [0; 288], fast: [0; 1 << FAST] };
-        for &len in lengths {
-            h.count[len as usize & 15] += 1;
-        }
-        let mut left: i32 = 1;
+    /// Makes code `k` the one with these per-symbol lengths (at most 288); `None` if
+    /// over-subscribed. (Incomplete codes are allowed, as zlib allows them: an unused code
+    /// then fails in `decode`.)
+    #[inline(never)]
+    fn build(&mut self, k: usize, lengths: &[u8]) -> Option<()> {
+        let (count, symbol) = (&mut self.codes.count[k], &mut self.codes.symbol[k]);
+        let (mut left, mut index) = (1i32, 0);
         for len in 1..16 {
-            left = (left << 1) - h.count[len] as i32;
+            let mut n = 0;
+            for (sym, &l) in lengths.iter().enumerate() {
+                if l as usize == len {
+                    symbol[index % 288] = sym as u16;
+                    index += 1;
+                    n += 1;
+                }
+            }
+            count[len] = n;
+            left = (left << 1) - n as i32;
             if left < 0 {
                 return None;
             }
         }
-        let mut offs = [0u16; 16];
-        for len in 1..15 {
-            offs[len + 1] = offs[len] + h.count[len];
-        }
-        for (sym, &len) in lengths.iter().enumerate() {
-            if len != 0 {
-                let slot = h.symbol.get_mut(offs[len as usize & 15] as usize)?;
-                *slot = sym as u16;
-                offs[len as usize & 15] += 1;
-            }
-        }
-        // Canonical codes in symbol-table order, for the fast table.
-        let (mut code, mut index) = (0u32, 0usize);
-        for len in 1..=FAST {
-            for _ in 0..h.count[len as usize] {
-                let sym = *h.symbol.get(index)?;
-                let rev = code.reverse_bits() >> (32 - len);
-                let mut fill = rev;
-                while fill < 1 << FAST {
-                    h.fast[fill as usize] = sym << 4 | len as u16;
-                    fill += 1 << len;
-                }
-                code += 1;
-                index += 1;
-            }
-            code <<= 1;
-        }
-        Some(h)
+        Some(())
     }
 
-    fn decode(&self, r: &mut BitReader) -> Option<usize> {
-        r.fill(FAST);
-        if r.n >= FAST {
-            let e = self.fast[(r.bits & ((1 << FAST) - 1)) as usize];
-            if e != 0 {
-                r.bits >>= e & 15;
-                r.n -= (e & 15) as u32;
-                return Some((e >> 4) as usize);
-            }
-        }
-        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+    /// The next symbol in code `k`, or `BAD`.
+    #[inline(never)]
+    fn decode(&mut self, k: usize) -> u32 {
+        let (mut code, mut first, mut index) = (0u32, 0u32, 0u32);
         for len in 1..16 {
-            code |= r.get(1)? as i32;
-            let count = self.count[len] as i32;
-            if code - count < first {
-                return self.symbol.get((index + (code - first)) as usize).map(|&s| s as usize);
+            code |= self.get(1);
+            let count = self.codes.count[k][len] as u32;
+            if code < first + count {
+                return self.codes.symbol[k][(index + code - first) as usize % 288] as u32;
             }
             index += count;
             first = (first + count) << 1;
             code <<= 1;
         }
-        None
+        BAD
     }
-}
 
-/// Inflates `payload`, which must decompress to exactly `len` bytes and end with the
-/// stream (only padding bits after it). `None` for anything else.
-pub(crate) fn inflate_exact(payload: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    out.try_reserve_exact(len).ok()?;
-    let mut r = BitReader { data: payload, pos: 0, bits: 0, n: 0 };
-    loop {
-        let last = r.get(1)?;
-        match r.get(2)? {
-            0 => {
-                r.bits = 0;
-                r.n = 0;
-                let b = r.data.get(r.pos..r.pos + 4)?;
-                let n = u16::from_le_bytes([b[0], b[1]]);
-                if n != !u16::from_le_bytes([b[2], b[3]]) {
-                    return None;
-                }
-                let stored = r.data.get(r.pos + 4..r.pos + 4 + n as usize)?;
-                if out.len() + stored.len() > len {
-                    return None;
-                }
-                out.extend_from_slice(stored);
-                r.pos += 4 + n as usize;
-            }
-            1 => {
-                let mut lengths = [0u8; 288 + 32];
-                for (i, l) in lengths.iter_mut().enumerate() {
-                    *l = match i {
-                        0..=143 => 8,
-                        144..=255 => 9,
-                        256..=279 => 7,
-                        280..=287 => 8,
-                        _ => 5,
-                    };
-                }
-                codes(&mut r, &mut out, len, &lengths[..288], &lengths[288..])?;
-            }
-            2 => {
-                let nlen = r.get(5)? as usize + 257;
-                let ndist = r.get(5)? as usize + 1;
-                let ncode = r.get(4)? as usize + 4;
-                if nlen > 286 || ndist > 30 {
-                    return None;
-                }
-                let mut cl = [0u8; 19];
-                for &k in &ORDER[..ncode] {
-                    cl[k] = r.get(3)? as u8;
-                }
-                let code_lengths = Huffman::new(&cl)?;
-                let mut lengths = [0u8; 286 + 30];
-                let mut i = 0;
-                while i < nlen + ndist {
-                    let sym = code_lengths.decode(&mut r)?;
-                    let (value, repeat) = match sym {
-                        0..=15 => (sym as u8, 1),
-                        16 => (*lengths.get(i.checked_sub(1)?)?, 3 + r.get(2)? as usize),
-                        17 => (0, 3 + r.get(3)? as usize),
-                        _ => (0, 11 + r.get(7)? as usize),
-                    };
-                    if i + repeat > nlen + ndist {
+    fn blocks(&mut self) -> Option<()> {
+        let mut lengths = [0u8; 288 + 30];
+        loop {
+            let head = self.get(3);
+            let (nlen, ndist) = match head >> 1 {
+                0 => {
+                    // Stored: the rest of the current byte is padding.
+                    self.bits = 0;
+                    self.n = 0;
+                    let n = self.get(16);
+                    if n != !self.get(16) & 0xffff {
                         return None;
                     }
-                    lengths[i..i + repeat].fill(value);
-                    i += repeat;
+                    for _ in 0..n {
+                        let b = self.get(8);
+                        self.emit(b)?;
+                    }
+                    (0, 0)
                 }
-                if lengths[256] == 0 {
+                1 => {
+                    for (i, l) in lengths.iter_mut().enumerate() {
+                        *l = match i {
+                            0..=143 => 8,
+                            144..=255 => 9,
+                            256..=279 => 7,
+                            280..=287 => 8,
+                            _ => 5,
+                        };
+                    }
+                    (288, 30)
+                }
+                2 => {
+                    let nlen = self.get(5) as usize + 257;
+                    let ndist = self.get(5) as usize + 1;
+                    let ncode = self.get(4) as usize + 4;
+                    if nlen > 286 || ndist > 30 {
+                        return None;
+                    }
+                    let mut cl = [0u8; 19];
+                    for &k in &ORDER[..ncode] {
+                        cl[k as usize] = self.get(3) as u8;
+                    }
+                    self.build(0, &cl)?;
+                    let mut i = 0;
+                    while i < nlen + ndist {
+                        let sym = self.decode(0);
+                        let (value, repeat) = match sym {
+                            0..=15 => (sym as u8, 1),
+                            16 => (lengths[i.checked_sub(1)?], 3 + self.get(2)),
+                            17 => (0, 3 + self.get(3)),
+                            18 => (0, 11 + self.get(7)),
+                            _ => return None,
+                        };
+                        let end = i + repeat as usize;
+                        if end > nlen + ndist {
+                            return None;
+                        }
+                        lengths[i..end].fill(value);
+                        i = end;
+                    }
+                    if lengths[256] == 0 {
+                        return None;
+                    }
+                    (nlen, ndist)
+                }
+                _ => return None,
+            };
+            if nlen > 0 {
+                self.build(0, &lengths[..nlen])?;
+                self.build(1, &lengths[nlen..nlen + ndist])?;
+                self.codes()?;
+            }
+            if self.pos > self.data.len() {
+                return None;
+            }
+            if head & 1 != 0 {
+                return Some(());
+            }
+        }
+    }
+
+    /// Decodes one block's symbols, up to end-of-block.
+    fn codes(&mut self) -> Option<()> {
+        loop {
+            if self.pos > self.data.len() {
+                return None;
+            }
+            let sym = self.decode(0);
+            if sym < 256 {
+                self.emit(sym)?;
+            } else if sym == 256 {
+                return Some(());
+            } else {
+                let n = match sym {
+                    285 => 258,
+                    257..=284 => self.value(sym - 257, 2) + 3,
+                    _ => return None,
+                };
+                let d = self.decode(1);
+                if d > 29 {
                     return None;
                 }
-                codes(&mut r, &mut out, len, &lengths[..nlen], &lengths[nlen..nlen + ndist])?;
-            }
-            _ => return None,
-        }
-        if last == 1 {
-            break;
-        }
-    }
-    // Whole bytes still buffered were read ahead, not consumed.
-    let consumed = r.pos - (r.n / 8) as usize;
-    (out.len() == len && consumed == payload.len()).then_some(out)
-}
-
-/// Decodes one block's symbols with the given code lengths, up to end-of-block.
-fn codes(r: &mut BitReader, out: &mut Vec<u8>, limit: usize, lit: &[u8], dist: &[u8]) -> Option<()> {
-    let lit = Huffman::new(lit)?;
-    let dist = Huffman::new(dist)?;
-    loop {
-        let sym = lit.decode(r)?;
-        if sym < 256 {
-            if out.len() >= limit {
-                return None;
-            }
-            out.push(sym as u8);
-        } else if sym == 256 {
-            return Some(());
-        } else {
-            let i = sym - 257;
-            let n = *LEN_BASE.get(i)? as usize + r.get(*LEN_EXTRA.get(i)? as u32)? as usize;
-            let d = dist.decode(r)?;
-            let d = *DIST_BASE.get(d)? as usize + r.get(*DIST_EXTRA.get(d)? as u32)? as usize;
-            if d > out.len() || out.len() + n > limit {
-                return None;
-            }
-            let from = out.len() - d;
-            if d >= n {
-                out.extend_from_within(from..from + n);
-            } else {
-                for k in 0..n {
-                    let b = out[from + k];
-                    out.push(b);
+                let d = self.value(d, 1) + 1;
+                if d > self.at {
+                    return None;
+                }
+                for _ in 0..n {
+                    self.emit(self.out[self.at - d] as u32)?;
                 }
             }
         }
     }
+
+    /// Appends the byte `b` to the output.
+    #[inline(never)]
+    fn emit(&mut self, b: u32) -> Option<()> {
+        *self.out.get_mut(self.at)? = b as u8;
+        self.at += 1;
+        Some(())
+    }
+}
+
+/// Inflates `payload` into `out`, which it must fill exactly, the stream ending the
+/// payload (only padding bits after it). False for anything else.
+pub(crate) fn inflate(payload: &[u8], out: &mut [u8]) -> bool {
+    let mut s = Inflater {
+        data: payload,
+        pos: 0,
+        bits: 0,
+        n: 0,
+        out,
+        at: 0,
+        // SAFETY: all zeros is a valid `Codes` (integers only).
+        codes: &mut unsafe { core::mem::zeroed() },
+    };
+    s.blocks().is_some() && s.at == s.out.len() && s.pos == payload.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inflate_exact(payload: &[u8], len: usize) -> Option<Vec<u8>> {
+        let mut out = vec![0; len];
+        inflate(payload, &mut out).then_some(out)
+    }
 
     /// Test inputs: empty, tiny, text, structured binary, noise, long runs, > 32 KB window.
     fn samples() -> Vec<Vec<u8>> {

@@ -28,6 +28,7 @@ pub use instance::{decode_global, encode_global, CodecError};
 
 use crate::lua::*;
 use alloc::vec::Vec;
+use core::alloc::Layout;
 use core::ffi::{c_int, c_void};
 
 /// First four bytes of every encoding.
@@ -101,24 +102,30 @@ pub unsafe fn encode(l: *mut lua_State, idx: c_int, opts: &EncodeOptions, out: &
 pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &EncodeOptions, out: &mut Vec<u8>) {
     let idx = lua_absindex(l, idx);
     let start = out.len();
-    out.resize(start + HEADER_LEN, 0);
+    out.extend_from_slice(&[0; HEADER_LEN]);
     dump::dump_body(l, idx, root, opts.strip, out);
     let body_len = out.len() - start - HEADER_LEN;
     if body_len > u32::MAX as usize {
         out.truncate(start);
-        path::raise(l, b"cannot serialize: the encoding exceeds 4 GiB");
+        path::raise(l, c"cannot serialize: the encoding exceeds 4 GiB");
     }
     let mut flags = 0;
     if opts.compress_threshold.is_some_and(|t| body_len > t) {
         // No Lua call until `packed` is dropped.
-        let packed = compress::deflate(&out[start + HEADER_LEN..]);
+        // SAFETY: the body follows the header, within `out`.
+        let packed = compress::deflate(out.get_unchecked(start + HEADER_LEN..));
         if packed.len() < body_len {
             out.truncate(start + HEADER_LEN);
             out.extend_from_slice(&packed);
-            flags |= FLAG_DEFLATE;
+            flags = FLAG_DEFLATE;
         }
     }
-    dump::dump_header(out, start, flags, body_len as u32);
+    // The header: magic, version, flags, Lua version, reserved, body length, checksum.
+    let h = out.get_unchecked_mut(start..);
+    h[..8].copy_from_slice(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, flags, LUA_VERSION, 0]);
+    h[8..12].copy_from_slice(&(body_len as u32).to_le_bytes());
+    let sum = checksum::of_encoding(h);
+    h[12..16].copy_from_slice(&sum.to_le_bytes());
 }
 
 /// Decodes `bytes` (one whole encoding) and pushes the value.
@@ -129,7 +136,7 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
 pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     let header = match undump::load_header(bytes, body_limit(l)) {
         Ok(h) => h,
-        Err(msg) => path::raise_decode(l, msg, None),
+        Err(msg) => path::raise_decode(l, msg),
     };
     let payload = &bytes[HEADER_LEN..];
     if header.flags & FLAG_DEFLATE == 0 {
@@ -139,17 +146,18 @@ pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     // The inflated body belongs to a userdata (freed by the codec, or by its __gc if Lua
     // raises out of the decode).
     let guard = push_buffer(l);
-    let body = match compress::inflate_exact(payload, header.body_len as usize) {
-        Some(body) => body,
-        None => path::raise_decode(l, b"the compressed payload is corrupt", None),
-    };
-    let mut body = core::mem::ManuallyDrop::new(body);
-    (*guard).ptr = body.as_mut_ptr();
-    (*guard).len = body.len();
-    (*guard).cap = body.capacity();
-    // SAFETY: the buffer lives until `free_buffer`, after the last read of `body`.
-    let body: &[u8] = core::slice::from_raw_parts((*guard).ptr, (*guard).len);
-    undump::load_body(l, body, guard);
+    let len = header.body_len as usize;
+    if let Ok(layout) = Layout::from_size_align(len.max(1), 1) {
+        (*guard).ptr = alloc::alloc::alloc_zeroed(layout);
+        (*guard).size = layout.size();
+    }
+    // SAFETY: the buffer holds `len` initialized bytes until `free_buffer`, after the last
+    // use of `body`.
+    if (*guard).ptr.is_null() || !compress::inflate(payload, core::slice::from_raw_parts_mut((*guard).ptr, len)) {
+        free_buffer(guard);
+        path::raise_decode(l, c"the compressed payload is corrupt");
+    }
+    undump::load_body(l, core::slice::from_raw_parts((*guard).ptr, len), guard);
     free_buffer(guard);
     // value, guard → value
     lua_rotate(l, -2, 1);
@@ -173,25 +181,17 @@ unsafe fn body_limit(l: *mut lua_State) -> usize {
 #[repr(C)]
 pub(crate) struct Buffer {
     ptr: *mut u8,
-    len: usize,
-    cap: usize,
+    /// The allocation's size.
+    size: usize,
 }
-
-static BUFFER_META: u8 = 3;
 
 /// Pushes an empty `Buffer` userdata whose `__gc` frees what it will own.
 unsafe fn push_buffer(l: *mut lua_State) -> *mut Buffer {
     let b = lua_newuserdatauv(l, core::mem::size_of::<Buffer>(), 0) as *mut Buffer;
-    b.write(Buffer { ptr: core::ptr::null_mut(), len: 0, cap: 0 });
-    let key = &BUFFER_META as *const u8 as *const c_void;
-    if lua_rawgetp(l, LUA_REGISTRYINDEX, key) != LUA_TTABLE {
-        lua_pop(l, 1);
-        lua_createtable(l, 0, 1);
-        lua_pushcfunction(l, buffer_gc);
-        lua_setfield(l, -2, c"__gc".as_ptr());
-        lua_pushvalue(l, -1);
-        lua_rawsetp(l, LUA_REGISTRYINDEX, key);
-    }
+    b.write(Buffer { ptr: core::ptr::null_mut(), size: 0 });
+    lua_createtable(l, 0, 1);
+    lua_pushcfunction(l, buffer_gc);
+    lua_setfield(l, -2, c"__gc".as_ptr());
     lua_setmetatable(l, -2);
     b
 }
@@ -199,8 +199,8 @@ unsafe fn push_buffer(l: *mut lua_State) -> *mut Buffer {
 /// Frees what a `Buffer` owns (idempotent; null is ignored).
 pub(crate) unsafe fn free_buffer(b: *mut Buffer) {
     if !b.is_null() && !(*b).ptr.is_null() {
-        // SAFETY: ptr/len/cap came from a Vec<u8> given up in `decode`.
-        drop(Vec::from_raw_parts((*b).ptr, (*b).len, (*b).cap));
+        // SAFETY: ptr and size are an allocation of `decode`'s, with alignment 1.
+        alloc::alloc::dealloc((*b).ptr, Layout::from_size_align_unchecked((*b).size, 1));
         (*b).ptr = core::ptr::null_mut();
     }
 }

@@ -15,9 +15,17 @@
 //! | a metatable | ` metatable` | `root.obj metatable.__index` |
 //!
 //! Paths longer than 24 steps show their first and last 12 steps around ` ... `.
+//!
+//! Messages are built by Lua (`lua_pushfstring`, `lua_concat`): numbers are written as
+//! `tostring` writes them, and no Rust formatting code is needed.
 
 use crate::lua::*;
 use core::ffi::{c_char, c_int, CStr};
+
+extern "C" {
+    fn lua_pushfstring(l: *mut lua_State, fmt: *const c_char, ...) -> *const c_char;
+    fn strcmp(a: *const c_char, b: *const c_char) -> c_int;
+}
 
 #[derive(Clone, Copy)]
 pub(crate) enum Step {
@@ -48,143 +56,87 @@ impl<'p> Path<'p> {
 }
 
 const SHOWN: usize = 12;
-const MAX_STEPS: usize = 2 * super::MAX_DEPTH as usize + 8;
 
-/// Pushes the rendering of `path`.
-pub(crate) unsafe fn push_path(l: *mut lua_State, path: &Path, root: &[u8]) {
-    let mut steps: [*const Path; MAX_STEPS] = [core::ptr::null(); MAX_STEPS];
-    let mut n = 0;
-    let mut node = Some(path);
-    while let Some(p) = node {
-        if n < MAX_STEPS {
-            steps[n] = p;
-            n += 1;
-        }
-        node = p.up;
+/// Pushes the rendering of the steps from the root to `p`, the `i`th of `n`.
+unsafe fn push_steps(l: *mut lua_State, p: &Path, i: usize, n: usize, root: &[u8]) {
+    match p.up {
+        Some(up) => push_steps(l, up, i - 1, n, root),
+        None => push_bytes(l, b""),
     }
-    steps[..n].reverse();
-    lua_pushlstring(l, c"".as_ptr(), 0);
-    for (i, &p) in steps[..n].iter().enumerate() {
-        if n > 2 * SHOWN && i >= SHOWN && i < n - SHOWN {
-            if i == SHOWN {
-                push_bytes(l, b" ... ");
-                lua_concat(l, 2);
-            }
-            continue;
+    if n > 2 * SHOWN && i >= SHOWN && i < n - SHOWN {
+        if i == SHOWN {
+            push_bytes(l, b" ... ");
+            lua_concat(l, 2);
         }
-        push_step(l, (*p).step, root);
-        lua_concat(l, 2);
+        return;
     }
-}
-
-unsafe fn push_step(l: *mut lua_State, step: Step, root: &[u8]) {
-    match step {
+    match p.step {
         Step::Root => push_bytes(l, root),
-        Step::Index(i) => {
-            let mut buf = [0u8; 24];
-            push_bytes(l, bracket(&mut buf, itoa(i, &mut [0u8; 20])));
-        }
+        Step::Index(i) => index(l, i),
         Step::Field(k) => push_key(l, k),
         Step::Key => push_bytes(l, b" key"),
         Step::Upvalue(n, name) => {
-            push_bytes(l, b" upvalue ");
-            push_bytes(l, itoa(n as i64, &mut [0u8; 20]));
-            let name = if name.is_null() { &b""[..] } else { CStr::from_ptr(name).to_bytes() };
-            if !name.is_empty() && name != b"(no name)" {
-                push_bytes(l, b" (");
-                push_bytes(l, name);
-                push_bytes(l, b")");
-                lua_concat(l, 5);
+            if name.is_null() || *name == 0 || strcmp(name, c"(no name)".as_ptr()) == 0 {
+                fstring(l, c" upvalue %d", n);
             } else {
-                lua_concat(l, 2);
+                lua_pushfstring(l, c" upvalue %d (%s)".as_ptr(), n, name);
             }
         }
         Step::Metatable => push_bytes(l, b" metatable"),
     }
+    lua_concat(l, 2);
+}
+
+unsafe fn index(l: *mut lua_State, i: i64) {
+    lua_pushfstring(l, c"[%I]".as_ptr(), i);
+}
+
+/// Pushes `fmt` with the one argument `arg` (a `%d` or a `%s`).
+unsafe fn fstring<T>(l: *mut lua_State, fmt: &CStr, arg: T) {
+    lua_pushfstring(l, fmt.as_ptr(), arg);
 }
 
 /// Pushes `.name`, `["text"]` or `[k]` for the key at `k`. No metamethod runs.
 unsafe fn push_key(l: *mut lua_State, k: c_int) {
-    match lua_type(l, k) {
-        LUA_TSTRING => {
-            let s = string_bytes(l, k);
-            if is_name(s) {
-                push_bytes(l, b".");
-                push_bytes(l, s);
-                lua_concat(l, 2);
-            } else {
-                // `["` + at most 32 bytes, 4 each escaped + `..."]`
-                let mut buf = [0u8; 2 + 32 * 4 + 5];
-                buf[..2].copy_from_slice(b"[\"");
-                let mut n = 2;
-                for &c in s.iter().take(32) {
-                    if c.is_ascii_graphic() && c != b'"' && c != b'\\' || c == b' ' {
-                        buf[n] = c;
-                        n += 1;
-                    } else {
-                        buf[n..n + 4].copy_from_slice(&[b'\\', b'0' + c / 100, b'0' + c / 10 % 10, b'0' + c % 10]);
-                        n += 4;
-                    }
-                }
-                if s.len() > 32 {
-                    buf[n..n + 3].copy_from_slice(b"...");
-                    n += 3;
-                }
-                buf[n..n + 2].copy_from_slice(b"\"]");
-                push_bytes(l, &buf[..n + 2]);
+    let t = lua_type(l, k);
+    if t == LUA_TNUMBER {
+        if lua_isinteger(l, k) != 0 {
+            index(l, lua_tointegerx(l, k, core::ptr::null_mut()));
+        } else {
+            lua_pushfstring(l, c"[%f]".as_ptr(), lua_tonumberx(l, k, core::ptr::null_mut()));
+        }
+    } else if t != LUA_TSTRING {
+        let name = if t != LUA_TBOOLEAN {
+            lua_typename(l, t)
+        } else if lua_toboolean(l, k) != 0 {
+            c"true".as_ptr()
+        } else {
+            c"false".as_ptr()
+        };
+        fstring(l, c"[%s]", name);
+    } else {
+        let s = string_bytes(l, k);
+        // A Lua name (not checked against reserved words: `t.end` still reads well) holds
+        // no NUL: Lua's copy ends at its end.
+        if s.first().is_some_and(|c| !c.is_ascii_digit()) && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+            fstring(l, c".%s", s.as_ptr());
+            return;
+        }
+        // At most 32 bytes, 4 each escaped, and a NUL.
+        let mut buf = [0u8; 32 * 4 + 1];
+        let mut n = 0;
+        for &c in s.iter().take(32) {
+            let esc = [b'\\', b'0' + c / 100, b'0' + c / 10 % 10, b'0' + c % 10];
+            let text: &[u8] = if c.is_ascii_graphic() && c != b'"' && c != b'\\' || c == b' ' { &[c] } else { &esc };
+            for &b in text {
+                // SAFETY: at most 32 * 4 bytes are put.
+                *buf.get_unchecked_mut(n) = b;
+                n += 1;
             }
         }
-        LUA_TNUMBER => {
-            // lua_tolstring converts the copy in place: no metamethod.
-            push_bytes(l, b"[");
-            lua_pushvalue(l, k);
-            lua_tolstring(l, -1, core::ptr::null_mut());
-            push_bytes(l, b"]");
-            lua_concat(l, 3);
-        }
-        LUA_TBOOLEAN => push_bytes(l, if lua_toboolean(l, k) != 0 { b"[true]" } else { b"[false]" }),
-        t => {
-            push_bytes(l, b"[");
-            lua_pushstring(l, lua_typename(l, t));
-            push_bytes(l, b"]");
-            lua_concat(l, 3);
-        }
+        let more = if s.len() > 32 { c"..." } else { c"" };
+        lua_pushfstring(l, c"[\"%s%s\"]".as_ptr(), buf.as_ptr(), more.as_ptr());
     }
-}
-
-/// A Lua name (not checked against reserved words: `t.end` still reads well).
-fn is_name(s: &[u8]) -> bool {
-    match s.split_first() {
-        Some((&c, rest)) => {
-            (c.is_ascii_alphabetic() || c == b'_') && rest.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
-        }
-        None => false,
-    }
-}
-
-fn itoa(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
-}
-
-fn bracket<'b>(buf: &'b mut [u8; 24], digits: &[u8]) -> &'b [u8] {
-    buf[0] = b'[';
-    buf[1..1 + digits.len()].copy_from_slice(digits);
-    buf[1 + digits.len()] = b']';
-    &buf[..digits.len() + 2]
 }
 
 pub(crate) unsafe fn push_bytes(l: *mut lua_State, s: &[u8]) {
@@ -199,45 +151,44 @@ pub(crate) unsafe fn raise_top(l: *mut lua_State) -> ! {
 }
 
 /// Raises `msg`.
-pub(crate) unsafe fn raise(l: *mut lua_State, msg: &[u8]) -> ! {
-    push_bytes(l, msg);
+pub(crate) unsafe fn raise(l: *mut lua_State, msg: &CStr) -> ! {
+    lua_pushstring(l, msg.as_ptr());
     raise_top(l)
 }
 
 /// Raises "cannot serialize `what` at `path``why`".
-pub(crate) unsafe fn raise_encode(l: *mut lua_State, what: &[u8], path: &Path, root: &[u8], why: &[u8]) -> ! {
+#[inline(never)]
+pub(crate) unsafe fn raise_encode(l: *mut lua_State, what: *const c_char, path: &Path, root: &[u8], why: &CStr) -> ! {
     lua_checkstack(l, 8);
-    push_bytes(l, b"cannot serialize ");
-    push_bytes(l, what);
-    push_bytes(l, b" at ");
-    push_path(l, path, root);
-    push_bytes(l, why);
-    lua_concat(l, 5);
-    raise_top(l)
-}
-
-/// Raises "cannot deserialize: `msg`", then " (body byte `at`)" when given.
-pub(crate) unsafe fn raise_decode(l: *mut lua_State, msg: &[u8], at: Option<usize>) -> ! {
-    lua_checkstack(l, 8);
-    push_decode_prefix(l, msg);
-    if let Some(at) = at {
-        push_at(l, at);
-        lua_concat(l, 2);
+    fstring(l, c"cannot serialize %s at ", what);
+    let mut n = 0;
+    let mut node = Some(path);
+    while let Some(p) = node {
+        n += 1;
+        node = p.up;
     }
+    push_steps(l, path, n - 1, n, root);
+    lua_pushstring(l, why.as_ptr());
+    lua_concat(l, 3);
     raise_top(l)
 }
 
-/// Pushes "cannot deserialize: `msg`".
-pub(crate) unsafe fn push_decode_prefix(l: *mut lua_State, msg: &[u8]) {
-    push_bytes(l, b"cannot deserialize: ");
-    push_bytes(l, msg);
-    lua_concat(l, 2);
+/// Raises "cannot deserialize: `msg`".
+#[inline(never)]
+pub(crate) unsafe fn raise_decode(l: *mut lua_State, msg: &CStr) -> ! {
+    lua_checkstack(l, 8);
+    fstring(l, c"cannot deserialize: %s", msg.as_ptr());
+    raise_top(l)
 }
 
-/// Pushes " (body byte N)".
-pub(crate) unsafe fn push_at(l: *mut lua_State, at: usize) {
-    push_bytes(l, b" (body byte ");
-    push_bytes(l, itoa(at as i64, &mut [0u8; 20]));
-    push_bytes(l, b")");
+/// Raises "cannot deserialize: `before`" + the string on top of the stack + "`after` (body
+/// byte `at`)".
+#[inline(never)]
+pub(crate) unsafe fn raise_decode_around(l: *mut lua_State, before: &CStr, after: &CStr, at: usize) -> ! {
+    lua_checkstack(l, 8);
+    fstring(l, c"cannot deserialize: %s", before.as_ptr());
+    lua_rotate(l, -2, 1);
+    lua_pushfstring(l, c"%s (body byte %I)".as_ptr(), after.as_ptr(), at as i64);
     lua_concat(l, 3);
+    raise_top(l)
 }
