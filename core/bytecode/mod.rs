@@ -305,19 +305,16 @@ fn path(protos: &[reader::Proto], idx: u32) -> String {
     if idx == NONE {
         return String::from("chunk");
     }
-    let mut parts: alloc::vec::Vec<u32> = alloc::vec::Vec::new();
-    let mut idx = idx;
-    while let Some(f) = protos.get(idx as usize) {
-        if f.parent == NONE || parts.len() > MAX_NESTING {
-            break;
-        }
-        parts.push(f.index);
-        idx = f.parent;
-    }
+    // From the function up: each KPROTO index goes right after "main".
     let mut s = String::from("main");
-    for i in parts.iter().rev() {
-        s.push('.');
-        put_decimal(&mut s, *i as i64);
+    let mut idx = idx;
+    let mut depth = 0;
+    while let Some(f) = protos.get(idx as usize).filter(|f| f.parent != NONE && depth <= MAX_NESTING) {
+        let mut part = String::from(".");
+        put_decimal(&mut part, f.index as i64);
+        s.insert_str(4, &part);
+        idx = f.parent;
+        depth += 1;
     }
     s
 }

@@ -93,6 +93,8 @@ pub struct Chunk<'a> {
     pub debug: bool,
     /// Prototype being read, for failures.
     current: u32,
+    /// The first format failure.
+    error: Option<Fail>,
     /// The first shape or debug-information failure (lowest prototype).
     deferred: Option<Fail>,
 }
@@ -109,6 +111,7 @@ impl<'a> Chunk<'a> {
             instructions: 0,
             debug: false,
             current: NONE,
+            error: None,
             deferred: None,
         }
     }
@@ -117,104 +120,117 @@ impl<'a> Chunk<'a> {
     pub fn undump(&mut self) -> Result<(), Fail> {
         // `lua_load` looks at the first byte before `luaU_undump` runs.
         if self.data.first() != Some(&HEADER[0]) {
-            return Err(self.fail(Msg::Signature, 0, 0));
+            self.fail(Msg::Signature, 0, 0);
         }
         let mut at = 0;
         for (end, msg) in FIELDS {
             let want = HEADER.get(at..end as usize).unwrap_or_default();
-            let got = self.block(want.len())?;
+            let got = self.block(want.len());
             if got != want {
-                return Err(self.fail(msg, got[0] as u32, want[0] as u32));
+                self.fail(msg, got.first().copied().unwrap_or(0) as u32, want[0] as u32);
             }
             at = end as usize;
         }
-        self.main_nupvalues = self.byte()?;
-        self.functions()?;
+        self.main_nupvalues = self.byte();
+        self.functions();
         if self.pos != self.data.len() {
-            return Err(Fail::new(Msg::Trailing, NONE, NONE, (self.data.len() - self.pos) as u32, 0));
+            self.current = NONE;
+            self.fail(Msg::Trailing, (self.data.len() - self.pos) as u32, 0);
         }
-        self.deferred.take().map_or(Ok(()), Err)
+        self.error.take().or(self.deferred.take()).map_or(Ok(()), Err)
     }
 
-    fn fail(&self, msg: Msg, a: u32, b: u32) -> Fail {
-        Fail::new(msg, self.current, NONE, a, b)
+    /// Records the first format failure, and ends the input there: from then on every read
+    /// fails (unrecorded) and yields 0xff bytes, empty blocks and zero counts, so that what
+    /// is left of the reading ends quickly.
+    #[inline(never)]
+    fn fail(&mut self, msg: Msg, a: u32, b: u32) {
+        if self.error.is_none() {
+            self.error = Some(Fail::new(msg, self.current, NONE, a, b));
+        }
+        self.pos = self.data.len();
     }
 
     /// Records a shape or debug-information failure of the current prototype, unless one of
     /// a prototype before it (or an earlier one of its own) is already recorded.
     fn defer(&mut self, msg: Msg, a: u32, b: u32) {
         if self.deferred.as_ref().is_none_or(|d| d.proto() > self.current) {
-            self.deferred = Some(self.fail(msg, a, b));
+            self.deferred = Some(Fail::new(msg, self.current, NONE, a, b));
         }
     }
 
     /// `loadBlock`: the next `n` bytes.
-    fn block(&mut self, n: usize) -> Result<&'a [u8], Fail> {
+    fn block(&mut self, n: usize) -> &'a [u8] {
         let data = self.data;
         match data.get(self.pos..).and_then(|rest| rest.get(..n)) {
             Some(b) => {
                 self.pos += n;
-                Ok(b)
+                b
             }
-            None => Err(self.fail(Msg::Truncated, self.pos as u32, 0)),
+            None => {
+                self.fail(Msg::Truncated, self.pos as u32, 0);
+                &[]
+            }
         }
     }
 
     /// Skips `n` bytes; returns where they start.
-    fn skip(&mut self, n: usize) -> Result<usize, Fail> {
+    fn skip(&mut self, n: usize) -> usize {
         let at = self.pos;
-        self.block(n)?;
-        Ok(at)
+        self.block(n);
+        at
     }
 
     /// `loadByte`.
-    fn byte(&mut self) -> Result<u8, Fail> {
-        Ok(self.block(1)?[0])
+    fn byte(&mut self) -> u8 {
+        self.block(1).first().copied().unwrap_or(0xff)
     }
 
     /// `loadUnsigned`: big-endian groups of 7 bits, the last byte marked with 0x80.
-    fn unsigned(&mut self, limit: u32) -> Result<u32, Fail> {
+    fn unsigned(&mut self, limit: u32) -> u32 {
         let mut x: u32 = 0;
         loop {
-            let b = self.byte()?;
+            let b = self.byte();
             if x >= limit >> 7 {
-                return Err(self.fail(Msg::Varint, self.pos as u32 - 1, 0));
+                self.fail(Msg::Varint, self.pos.saturating_sub(1) as u32, 0);
+                return 0;
             }
             x = (x << 7) | (b & 0x7f) as u32;
             if b & 0x80 != 0 {
-                return Ok(x);
+                return x;
             }
         }
     }
 
     /// `loadInt`.
-    fn int(&mut self) -> Result<u32, Fail> {
+    fn int(&mut self) -> u32 {
         self.unsigned(INT_MAX)
     }
 
     /// `loadStringN`, skipping the bytes: the size (0 for the null string, else length + 1).
-    fn string(&mut self) -> Result<u32, Fail> {
-        let size = self.unsigned(u32::MAX)?;
+    fn string(&mut self) -> u32 {
+        let size = self.unsigned(u32::MAX);
         if size != 0 {
-            self.skip(size as usize - 1)?;
+            self.skip(size as usize - 1);
         }
-        Ok(size)
+        size
     }
 
     /// A count of items whose smallest encoding is `min_size` bytes each, checked against
     /// the input left before the caller allocates anything for it.
-    fn count(&mut self, min_size: u32) -> Result<u32, Fail> {
-        let n = self.int()?;
+    fn count(&mut self, min_size: u32) -> u32 {
+        let n = self.int();
         let left = self.data.len() - self.pos;
         if n as u64 * min_size as u64 > left as u64 {
-            return Err(self.fail(Msg::Count, n, left as u32));
+            self.fail(Msg::Count, n, left as u32);
+            return 0;
         }
-        Ok(n)
+        n
     }
 
     /// `loadFunction` for the main function and, without recursion, every nested one.
-    fn functions(&mut self) -> Result<(), Fail> {
-        let mut idx = self.begin(NONE, 0)?;
+    fn functions(&mut self) {
+        let mut idx = self.begin(NONE, 0);
         let mut depth = 1;
         loop {
             let f = self.protos[idx as usize];
@@ -222,9 +238,10 @@ impl<'a> Chunk<'a> {
                 self.protos[idx as usize].done += 1;
                 if depth >= MAX_NESTING {
                     self.current = idx;
-                    return Err(self.fail(Msg::Nesting, 0, 0));
+                    self.fail(Msg::Nesting, 0, 0);
+                    continue;
                 }
-                let child = self.begin(idx, f.done)?;
+                let child = self.begin(idx, f.done);
                 if let Some(slot) = self.kids.get_mut(f.p + f.done as usize) {
                     *slot = child;
                 }
@@ -232,9 +249,9 @@ impl<'a> Chunk<'a> {
                 depth += 1;
             } else {
                 self.current = idx;
-                self.end(&f)?;
+                self.end(&f);
                 if f.parent == NONE {
-                    return Ok(());
+                    return;
                 }
                 idx = f.parent;
                 depth -= 1;
@@ -245,60 +262,60 @@ impl<'a> Chunk<'a> {
     /// `loadFunction` up to the nested prototypes (source, lines, the three bytes, code,
     /// constants, upvalues, the count of nested functions), then `check_shape`. Returns the
     /// new prototype's index.
-    fn begin(&mut self, parent: u32, index: u32) -> Result<u32, Fail> {
+    fn begin(&mut self, parent: u32, index: u32) -> u32 {
         let idx = self.protos.len() as u32;
         let mut f = Proto { parent, index, ..Proto::default() };
         self.protos.push(f);
         self.current = idx;
-        if self.string()? != 0 {
+        if self.string() != 0 {
             self.debug = true;
         }
-        self.int()?; // linedefined
-        self.int()?; // lastlinedefined
-        f.numparams = self.byte()?;
-        f.is_vararg = self.byte()?;
-        f.maxstacksize = self.byte()?;
+        self.int(); // linedefined
+        self.int(); // lastlinedefined
+        f.numparams = self.byte();
+        f.is_vararg = self.byte();
+        f.maxstacksize = self.byte();
         // `loadCode`
-        f.ncode = self.count(4)?;
-        f.code = self.skip(f.ncode as usize * 4)?;
+        f.ncode = self.count(4);
+        f.code = self.skip(f.ncode as usize * 4);
         self.instructions += f.ncode as usize;
         // `loadConstants`: only the tags matter to the checks.
-        f.nk = self.count(1)?;
+        f.nk = self.count(1);
         f.k = self.tags.len();
         self.tags.reserve(f.nk as usize);
         for j in 0..f.nk {
-            let t = self.byte()?;
+            let t = self.byte();
             match t {
                 0 | 1 | 0x11 => {}
                 3 | 0x13 => {
-                    self.skip(8)?;
+                    self.skip(8);
                 }
                 4 | 0x14 => {
-                    let size = self.string()?;
+                    let size = self.string();
                     if size == 0 {
-                        return Err(self.fail(Msg::NullString, j, 0));
+                        self.fail(Msg::NullString, j, 0);
                     }
                     // Short strings have at most `LUAI_MAXSHORTLEN` (40) bytes.
                     if (size <= 41) != (t == 4) {
-                        return Err(self.fail(Msg::StringTag, j, t as u32));
+                        self.fail(Msg::StringTag, j, t as u32);
                     }
                 }
-                _ => return Err(self.fail(Msg::Tag, j, t as u32)),
+                _ => self.fail(Msg::Tag, j, t as u32),
             }
             self.tags.push(t);
         }
         // `loadUpvalues`
-        f.nup = self.count(3)?;
-        f.up = self.skip(f.nup as usize * 3)?;
+        f.nup = self.count(3);
+        f.up = self.skip(f.nup as usize * 3);
         // `loadProtos`, first half: the prototypes themselves are read by `functions`.
-        f.np = self.count(MIN_FUNCTION_SIZE)?;
+        f.np = self.count(MIN_FUNCTION_SIZE);
         f.p = self.kids.len();
         self.kids.resize(f.p + f.np as usize, NONE);
         if let Some(slot) = self.protos.last_mut() {
             *slot = f;
         }
         self.check_shape(idx, &f);
-        Ok(idx)
+        idx
     }
 
     /// `check_shape`: what lundump stores without checking, and the upvalue descriptors
@@ -332,14 +349,14 @@ impl<'a> Chunk<'a> {
 
     /// `loadDebug`, with `check_debug`: line information and local variables as ldebug.c
     /// reads them.
-    fn end(&mut self, f: &Proto) -> Result<(), Fail> {
+    fn end(&mut self, f: &Proto) {
         let n = f.ncode as u64;
-        let lines = self.count(1)?;
-        self.skip(lines as usize)?;
+        let lines = self.count(1);
+        self.skip(lines as usize);
         if lines != 0 && lines as u64 != n {
             self.defer(Msg::LineInfo, lines, f.ncode);
         }
-        let m = self.count(2)?;
+        let m = self.count(2);
         if m != 0 && lines == 0 {
             self.defer(Msg::AbsLineInfo, 0, 0);
         }
@@ -348,8 +365,8 @@ impl<'a> Chunk<'a> {
         // pc: entry j covers pcs (j + 1) * 128 up to the next bucket.
         let (mut first, mut prev) = (0, 0);
         for j in 0..m {
-            let pc = self.int()? as u64;
-            self.int()?; // the line
+            let pc = self.int() as u64;
+            self.int(); // the line
             if j == 0 {
                 first = pc;
             }
@@ -364,29 +381,28 @@ impl<'a> Chunk<'a> {
         if m != 0 && (m as u64 + 1) * MAXIWTHABS < n {
             self.defer(Msg::AbsLineInfo, m, 0);
         }
-        let locals = self.count(3)?;
+        let locals = self.count(3);
         for j in 0..locals {
-            let named = self.string()? != 0;
-            let startpc = self.int()?;
-            let endpc = self.int()?;
+            let named = self.string() != 0;
+            let startpc = self.int();
+            let endpc = self.int();
             if !named || startpc > endpc || endpc as u64 > n {
                 self.defer(Msg::LocVars, j, endpc);
             }
         }
-        let names = self.int()?;
+        let names = self.int();
         // lundump: `if (n != 0) n = f->sizeupvalues;` -- a different count would be ignored.
         if names != 0 && names != f.nup {
-            return Err(self.fail(Msg::UpvalueNames, names, f.nup));
+            self.fail(Msg::UpvalueNames, names, f.nup);
         }
         if names as usize > self.data.len() - self.pos {
-            return Err(self.fail(Msg::Truncated, self.pos as u32, 0));
+            self.fail(Msg::Truncated, self.pos as u32, 0);
         }
-        for _ in 0..names {
-            self.string()?;
+        for _ in 0..names.min(f.nup) {
+            self.string();
         }
         if lines | m | locals | names != 0 {
             self.debug = true;
         }
-        Ok(())
     }
 }

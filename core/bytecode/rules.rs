@@ -144,6 +144,21 @@ struct State {
     init: Bits,
 }
 
+impl State {
+    /// The state where paths meet: what holds on any of them for `tbc` and `open`, on all
+    /// of them for `table` and `init`.
+    fn join(&mut self, o: &State) {
+        self.tbc.union(o.tbc);
+        self.open.union(o.open);
+        self.table.intersect(o.table);
+        self.init.intersect(o.init);
+    }
+}
+
+/// The state of a block no path has reached yet: nothing `join` would change. No reached
+/// block has it: `table` never holds register 255 (NEWTABLE's A is below maxstacksize).
+const UNSEEN: State = State { tbc: Bits([0; 4]), open: Bits([0; 4]), table: Bits([!0; 4]), init: Bits([!0; 4]) };
+
 /// An instruction's successors: `to[..n]`; only the first can be the natural sequel (the
 /// next instruction, or the one after its EXTRAARG).
 struct Edges {
@@ -553,34 +568,27 @@ impl<'a> Func<'a> {
     /// Numeric for loops: properly nested, entered only through their FORPREP, and their
     /// internal registers (A..A+2) neither written nor captured inside the body.
     fn check_loops(&self, loops: &mut [Loop], innermost: &mut [u32]) -> Result<(), Fail> {
-        // Nesting, and each loop's protected registers (loops are in FORPREP order).
+        // The innermost loop of each pc (0: none, else index + 1), each loop's enclosing one
+        // and protected registers, in one sweep: nested loops form a stack (a loop-per-range
+        // fill would be quadratic for deeply nested crafted loops). Loops are in FORPREP
+        // order, so overlaps are found in that order.
         let mut stack: Vec<u32> = Vec::new();
-        for j in 0..loops.len() {
-            let (prep, end) = (loops[j].prep, loops[j].end);
-            while stack.last().is_some_and(|&top| loops[top as usize].end < prep) {
-                stack.pop();
-            }
-            if let Some(&top) = stack.last() {
-                let outer = &loops[top as usize];
-                if outer.end < end {
-                    return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
-                }
-                let protected = outer.protected;
-                loops[j].parent = top;
-                loops[j].protected.union(protected);
-            }
-            stack.push(j as u32);
-        }
-        // Innermost loop of each pc (0: none, else index + 1), in one sweep: the loops are
-        // nested, so the open ones form a stack (a loop-per-range fill would be quadratic
-        // for deeply nested crafted loops).
-        stack.clear();
         let mut next = 0;
         for (pc, slot) in innermost.iter_mut().enumerate() {
             while stack.last().is_some_and(|&j| (loops[j as usize].end as usize) < pc) {
                 stack.pop();
             }
-            while loops.get(next).is_some_and(|l| (l.prep as usize) < pc) {
+            while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
+                let (prep, end) = (l.prep, l.end);
+                if let Some(&top) = stack.last() {
+                    let outer = &loops[top as usize];
+                    if outer.end < end {
+                        return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
+                    }
+                    let protected = outer.protected;
+                    loops[next].parent = top;
+                    loops[next].protected.union(protected);
+                }
                 stack.push(next as u32);
                 next += 1;
             }
@@ -661,28 +669,22 @@ impl<'a> Func<'a> {
             if !need.is_empty() {
                 return Err(self.fail(Msg::Init, pc, need.min(), 0));
             }
-            let tbc_at = match o {
-                OP_TBC => ra,
-                OP_TFORPREP => ra + 3,
-                _ => frame,
+            // The lowest register a pending to-be-closed variable or an open upvalue must
+            // not be on: the new variable's, the frame's, or any when the function returns
+            // without closing them.
+            let (tbc_lo, open_lo) = match o {
+                OP_TBC => (ra, TOP),
+                OP_TFORPREP => (ra + 3, TOP),
+                OP_RETURN if k(i) => (TOP, TOP),
+                OP_RETURN0 | OP_RETURN1 | OP_RETURN => (0, 0),
+                OP_TAILCALL => (0, if k(i) { TOP } else { 0 }),
+                _ => (frame, frame),
             };
-            if s.tbc.intersects(Bits::range(tbc_at, TOP)) {
-                return Err(self.fail(Msg::Tbc, pc, tbc_at as u32, 0));
+            if s.tbc.intersects(Bits::range(tbc_lo, TOP)) {
+                return Err(self.fail(Msg::Tbc, pc, tbc_lo as u32, 0));
             }
-            if s.open.intersects(Bits::range(frame, TOP)) {
-                return Err(self.fail(Msg::Open, pc, frame as u32, 0));
-            }
-            let (closes_tbc, closes_open) = match o {
-                OP_RETURN => (k(i), k(i)),
-                OP_RETURN0 | OP_RETURN1 => (false, false),
-                OP_TAILCALL => (false, k(i)),
-                _ => (true, true),
-            };
-            if !closes_tbc && !s.tbc.is_empty() {
-                return Err(self.fail(Msg::Tbc, pc, 0, 0));
-            }
-            if !closes_open && !s.open.is_empty() {
-                return Err(self.fail(Msg::Open, pc, 0, 0));
+            if s.open.intersects(Bits::range(open_lo, TOP)) {
+                return Err(self.fail(Msg::Open, pc, open_lo as u32, 0));
             }
             if o == OP_FORPREP && s.open.intersects(Bits::range(ra, ra + 2)) {
                 return Err(self.fail(Msg::ForOpen, pc, 0, 0));
@@ -769,34 +771,24 @@ impl<'a> Func<'a> {
                 }
             }
         }
-        let entry = State { init: Bits::range(0, self.f.numparams as i32 - 1), ..State::default() };
-        let mut states: Vec<Option<State>> = vec![None; leaders.len()];
+        let mut states = vec![UNSEEN; leaders.len()];
         let mut queued = vec![false; leaders.len()];
         let mut work: Vec<u32> = vec![0];
-        states[0] = Some(entry);
+        states[0] = State { init: Bits::range(0, self.f.numparams as i32 - 1), ..State::default() };
         while let Some(b) = work.pop() {
             queued[b as usize] = false;
-            let Some(mut s) = states[b as usize] else { continue };
+            let mut s = states[b as usize];
             let pc = self.walk(leaders[b as usize], &mut s, false, block)?;
             let i = self.ins(pc).unwrap_or(0);
             let e = self.edges(pc, i);
             for (j, &to) in e.to[..e.n].iter().enumerate() {
                 let Some(&t) = block.get(to as usize) else { continue };
                 let Some(slot) = states.get_mut(t as usize) else { continue };
-                let mut out = s;
-                out.init.union(self.edge_writes(i, j == 0 && e.natural));
-                let merged = match *slot {
-                    None => out,
-                    Some(mut m) => {
-                        m.tbc.union(out.tbc);
-                        m.open.union(out.open);
-                        m.table.intersect(out.table);
-                        m.init.intersect(out.init);
-                        m
-                    }
-                };
-                if *slot != Some(merged) {
-                    *slot = Some(merged);
+                let mut merged = s;
+                merged.init.union(self.edge_writes(i, j == 0 && e.natural));
+                merged.join(slot);
+                if *slot != merged {
+                    *slot = merged;
                     if !queued[t as usize] {
                         queued[t as usize] = true;
                         work.push(t);
@@ -805,8 +797,10 @@ impl<'a> Func<'a> {
             }
         }
         for (pc, &b) in block.iter().enumerate() {
-            if let Some(Some(mut s)) = states.get(b as usize) {
-                self.walk(pc as u32, &mut s, true, block)?;
+            if let Some(&s) = states.get(b as usize) {
+                if s != UNSEEN {
+                    self.walk(pc as u32, &mut { s }, true, block)?;
+                }
             }
         }
         Ok(())
