@@ -305,16 +305,20 @@ fn path(protos: &[reader::Proto], idx: u32) -> String {
     if idx == NONE {
         return String::from("chunk");
     }
-    // From the function up: each KPROTO index goes right after "main".
-    let mut s = String::from("main");
+    // The KPROTO indices from the function up, then written from main down.
+    let mut up = [0u32; MAX_NESTING];
+    let mut n = 0;
     let mut idx = idx;
-    let mut depth = 0;
-    while let Some(f) = protos.get(idx as usize).filter(|f| f.parent != NONE && depth <= MAX_NESTING) {
-        let mut part = String::from(".");
-        put_decimal(&mut part, f.index as i64);
-        s.insert_str(4, &part);
+    while let Some(f) = protos.get(idx as usize).filter(|f| f.parent != NONE) {
+        let Some(slot) = up.get_mut(n) else { break };
+        *slot = f.index;
+        n += 1;
         idx = f.parent;
-        depth += 1;
+    }
+    let mut s = String::from("main");
+    for i in up[..n].iter().rev() {
+        s.push('.');
+        put_decimal(&mut s, *i as i64);
     }
     s
 }

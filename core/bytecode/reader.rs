@@ -233,16 +233,19 @@ impl<'a> Chunk<'a> {
         let mut idx = self.begin(NONE, 0);
         let mut depth = 1;
         loop {
-            let f = self.protos[idx as usize];
-            if f.done < f.np {
-                self.protos[idx as usize].done += 1;
+            let Some(f) = self.protos.get_mut(idx as usize) else { return };
+            let f = {
+                f.done += 1;
+                *f
+            };
+            if f.done <= f.np {
                 if depth >= MAX_NESTING {
                     self.current = idx;
                     self.fail(Msg::Nesting, 0, 0);
                     continue;
                 }
-                let child = self.begin(idx, f.done);
-                if let Some(slot) = self.kids.get_mut(f.p + f.done as usize) {
+                let child = self.begin(idx, f.done - 1);
+                if let Some(slot) = self.kids.get_mut(f.p + f.done as usize - 1) {
                     *slot = child;
                 }
                 idx = child;

@@ -22,7 +22,6 @@
 use super::opcodes::*;
 use super::reader::{Chunk, Proto};
 use super::{Fail, Msg, NONE};
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Largest array size NEWTABLE and SETLIST may name (C + EXTRAARG * 256). Keeps
@@ -38,6 +37,7 @@ const TOP: i32 = 1 << 10;
 const EMPTY: (i32, i32) = (1, 0);
 
 pub fn check_chunk(c: &Chunk) -> Result<(), Fail> {
+    let mut t = Scratch::default();
     for (idx, f) in c.protos.iter().enumerate() {
         let func = Func {
             c,
@@ -48,10 +48,28 @@ pub fn check_chunk(c: &Chunk) -> Result<(), Fail> {
             ms: f.maxstacksize as i32,
             vararg: f.is_vararg == 1,
         };
-        func.check_code()?;
+        func.check_code(&mut t)?;
     }
     Ok(())
 }
+
+/// Buffers for the checks, reused from one prototype to the next.
+#[derive(Default)]
+struct Scratch {
+    /// Per pc: jumped into (passes 1 and 2), then the innermost loop (3), then the block a
+    /// leader starts (4).
+    marks: Vec<u32>,
+    loops: Vec<Loop>,
+    /// Open loops (3), then blocks to visit (4).
+    stack: Vec<u32>,
+    /// Each block's first pc, with QUEUED while it waits on the stack.
+    leaders: Vec<u32>,
+    /// Each block's entry state.
+    states: Vec<State>,
+}
+
+/// A block waiting to be visited (pcs are below 2^31).
+const QUEUED: u32 = 1 << 31;
 
 /// 256 registers as bits.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
@@ -213,7 +231,7 @@ impl<'a> Func<'a> {
         self.ins(pc.wrapping_sub(1)).is_some_and(has_extra)
     }
 
-    fn check_code(&self) -> Result<(), Fail> {
+    fn check_code(&self, t: &mut Scratch) -> Result<(), Fail> {
         let n = self.f.ncode;
         let Some(last) = self.ins(n.wrapping_sub(1)) else {
             return Err(self.fail(Msg::CodeEmpty, NONE, 0, 0));
@@ -221,10 +239,9 @@ impl<'a> Func<'a> {
         if !is_return(op(last)) {
             return Err(self.fail(Msg::CodeEnd, n - 1, op(last) as u32, 0));
         }
-        // Per pc: jumped into (passes 1 and 2), then the innermost loop (3), then the
-        // block (4).
-        let mut marks = vec![0u32; n as usize];
-        let mut loops: Vec<Loop> = Vec::new();
+        t.marks.clear();
+        t.marks.resize(n as usize, 0);
+        t.loops.clear();
         for pc in 0..n {
             let Some(i) = self.word(pc) else { continue };
             self.check_instruction(pc, i)?;
@@ -236,12 +253,12 @@ impl<'a> Func<'a> {
                 if to == 0 && self.vararg {
                     return Err(self.fail(Msg::VarargJump, pc, 0, 0));
                 }
-                if j > 0 || !e.natural {
-                    marks[to as usize] = 1;
+                if let Some(m) = t.marks.get_mut(to as usize).filter(|_| j > 0 || !e.natural) {
+                    *m = 1;
                 }
             }
             if op(i) == OP_FORPREP {
-                loops.push(Loop {
+                t.loops.push(Loop {
                     prep: pc,
                     end: pc + 1 + bx(i),
                     parent: NONE,
@@ -249,15 +266,15 @@ impl<'a> Func<'a> {
                 });
             }
         }
-        for pc in 0..n {
-            if let Some(i) = self.word(pc) {
-                self.check_entry(pc, i, marks[pc as usize] != 0)?;
+        for (pc, &m) in t.marks.iter().enumerate() {
+            if let Some(i) = self.word(pc as u32) {
+                self.check_entry(pc as u32, i, m != 0)?;
             }
         }
-        if !loops.is_empty() {
-            self.check_loops(&mut loops, &mut marks)?;
+        if !t.loops.is_empty() {
+            self.check_loops(t)?;
         }
-        self.check_flow(&mut marks)
+        self.check_flow(t)
     }
 
     /// Registers lo..=hi with hi < maxstacksize (nothing to check when hi < lo).
@@ -567,27 +584,30 @@ impl<'a> Func<'a> {
 
     /// Numeric for loops: properly nested, entered only through their FORPREP, and their
     /// internal registers (A..A+2) neither written nor captured inside the body.
-    fn check_loops(&self, loops: &mut [Loop], innermost: &mut [u32]) -> Result<(), Fail> {
+    fn check_loops(&self, t: &mut Scratch) -> Result<(), Fail> {
+        let Scratch { marks: innermost, loops, stack, .. } = t;
         // The innermost loop of each pc (0: none, else index + 1), each loop's enclosing one
         // and protected registers, in one sweep: nested loops form a stack (a loop-per-range
         // fill would be quadratic for deeply nested crafted loops). Loops are in FORPREP
         // order, so overlaps are found in that order.
-        let mut stack: Vec<u32> = Vec::new();
+        stack.clear();
         let mut next = 0;
         for (pc, slot) in innermost.iter_mut().enumerate() {
-            while stack.last().is_some_and(|&j| (loops[j as usize].end as usize) < pc) {
+            while stack.last().and_then(|&j| loops.get(j as usize)).is_some_and(|l| (l.end as usize) < pc) {
                 stack.pop();
             }
             while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
                 let (prep, end) = (l.prep, l.end);
-                if let Some(&top) = stack.last() {
-                    let outer = &loops[top as usize];
+                let top = stack.last().copied().unwrap_or(NONE);
+                if let Some(outer) = loops.get(top as usize) {
                     if outer.end < end {
                         return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
                     }
                     let protected = outer.protected;
-                    loops[next].parent = top;
-                    loops[next].protected.union(protected);
+                    if let Some(l) = loops.get_mut(next) {
+                        l.parent = top;
+                        l.protected.union(protected);
+                    }
                 }
                 stack.push(next as u32);
                 next += 1;
@@ -750,11 +770,16 @@ impl<'a> Func<'a> {
     /// The flow analysis: a worklist over basic blocks to a fixpoint (`tbc` and `open` only
     /// grow, `table` and `init` only shrink), then one checking pass over the reachable
     /// blocks, in pc order.
-    fn check_flow(&self, block: &mut [u32]) -> Result<(), Fail> {
+    fn check_flow(&self, t: &mut Scratch) -> Result<(), Fail> {
+        let Scratch { marks: block, leaders, states, stack: work, .. } = t;
         // Leaders: the entry, every non-natural target, and every target of an
         // instruction with more than one successor. `block[pc]`: the block a leader starts.
         block.fill(NONE);
-        let mut leaders: Vec<u32> = Vec::new();
+        if let Some(b) = block.first_mut() {
+            *b = 0;
+        }
+        leaders.clear();
+        leaders.push(QUEUED);
         for pc in 0..self.f.ncode {
             let Some(i) = self.word(pc) else { continue };
             let e = self.edges(pc, i);
@@ -762,7 +787,7 @@ impl<'a> Func<'a> {
             if e.n == 1 && e.natural {
                 targets.next();
             }
-            for &to in (if pc == 0 { &[0][..] } else { &[] }).iter().chain(targets) {
+            for &to in targets {
                 if let Some(b) = block.get_mut(to as usize) {
                     if *b == NONE {
                         *b = leaders.len() as u32;
@@ -771,26 +796,33 @@ impl<'a> Func<'a> {
                 }
             }
         }
-        let mut states = vec![UNSEEN; leaders.len()];
-        let mut queued = vec![false; leaders.len()];
-        let mut work: Vec<u32> = vec![0];
-        states[0] = State { init: Bits::range(0, self.f.numparams as i32 - 1), ..State::default() };
+        states.clear();
+        states.resize(leaders.len(), UNSEEN);
+        if let Some(s) = states.first_mut() {
+            *s = State { init: Bits::range(0, self.f.numparams as i32 - 1), ..State::default() };
+        }
+        work.clear();
+        work.push(0);
         while let Some(b) = work.pop() {
-            queued[b as usize] = false;
-            let mut s = states[b as usize];
-            let pc = self.walk(leaders[b as usize], &mut s, false, block)?;
+            let (Some(leader), Some(&(mut s))) = (leaders.get_mut(b as usize), states.get(b as usize)) else {
+                continue;
+            };
+            *leader &= !QUEUED;
+            let pc = self.walk(*leader, &mut s, false, block)?;
             let i = self.ins(pc).unwrap_or(0);
             let e = self.edges(pc, i);
             for (j, &to) in e.to[..e.n].iter().enumerate() {
                 let Some(&t) = block.get(to as usize) else { continue };
-                let Some(slot) = states.get_mut(t as usize) else { continue };
+                let (Some(slot), Some(leader)) = (states.get_mut(t as usize), leaders.get_mut(t as usize)) else {
+                    continue;
+                };
                 let mut merged = s;
                 merged.init.union(self.edge_writes(i, j == 0 && e.natural));
                 merged.join(slot);
                 if *slot != merged {
                     *slot = merged;
-                    if !queued[t as usize] {
-                        queued[t as usize] = true;
+                    if *leader & QUEUED == 0 {
+                        *leader |= QUEUED;
                         work.push(t);
                     }
                 }
