@@ -336,16 +336,14 @@ impl<'a> Chunk<'a> {
         if f.nup > MAXUPVAL {
             self.defer(Msg::UpvalueCount, f.nup, 0);
         }
-        let parent = self.protos.get(f.parent as usize).copied();
-        let descs = self.data.get(f.up..).unwrap_or_default();
-        for (j, d) in descs.chunks_exact(3).take(f.nup as usize).enumerate() {
-            let (instack, i, kind) = (d[0], d[1], d[2]);
-            let outside = parent.is_some_and(|p| match instack {
-                0 => i as u32 >= p.nup,
-                _ => i >= p.maxstacksize,
-            });
-            if instack > 1 || kind > 3 || outside {
-                self.defer(Msg::UpvalueDesc, j as u32, instack as u32);
+        // What the enclosing function has (main has none, and takes any).
+        let (regs, ups) =
+            self.protos.get(f.parent as usize).map_or((256, u32::MAX), |p| (p.maxstacksize as u32, p.nup));
+        let descs = self.data.get(f.up..f.up + 3 * f.nup as usize).unwrap_or_default();
+        for (j, d) in descs.chunks_exact(3).enumerate() {
+            let limit = if d[0] == 0 { ups } else { regs };
+            if d[0] > 1 || d[2] > 3 || d[1] as u32 >= limit {
+                self.defer(Msg::UpvalueDesc, j as u32, d[0] as u32);
             }
         }
     }
@@ -373,10 +371,11 @@ impl<'a> Chunk<'a> {
             if j == 0 {
                 first = pc;
             }
+            // (Once an entry fails, the later ones no longer matter: they may assume
+            // that the earlier ones passed.)
             let bucket = (j as u64 + 1) * MAXIWTHABS;
-            let lo = bucket.max(first);
-            let needed = bucket < n && lo < (bucket + MAXIWTHABS).min(n);
-            if pc >= n || (j > 0 && pc <= prev) || (needed && pc > lo) {
+            let needed = bucket < n && first < bucket + MAXIWTHABS;
+            if pc >= n || (j > 0 && pc <= prev) || (needed && pc > bucket.max(first)) {
                 self.defer(Msg::AbsLineInfo, j, pc as u32);
             }
             prev = pc;

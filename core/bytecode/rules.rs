@@ -68,6 +68,9 @@ struct Scratch {
     states: Vec<State>,
 }
 
+/// What `ins` reads past either end of the code: opcode 127 is none.
+const NO_INS: u32 = 0x7f;
+
 /// A block waiting to be visited (pcs are below 2^31).
 const QUEUED: u32 = 1 << 31;
 
@@ -76,66 +79,38 @@ const QUEUED: u32 = 1 << 31;
 struct Bits([u64; 4]);
 
 impl Bits {
-    /// Registers lo..=hi (none when hi < lo), clamped to 0..=255.
-    fn range(lo: i32, hi: i32) -> Bits {
-        let mut m = Bits::default();
-        let (lo, hi) = (lo.max(0), hi.min(255));
-        if lo <= hi {
-            // Bits below hi + 1, less those below lo.
-            for (w, word) in m.0.iter_mut().enumerate() {
-                let base = w as i32 * 64;
-                *word = below(hi + 1 - base) & !below(lo - base);
+    /// Adds registers lo..=hi (none when hi < lo; clamped to 0..=255).
+    fn add(&mut self, lo: i32, hi: i32) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            *word |= mask(w, lo, hi);
+        }
+    }
+    /// Removes registers lo..=hi.
+    fn remove(&mut self, lo: i32, hi: i32) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            *word &= !mask(w, lo, hi);
+        }
+    }
+    /// The lowest of registers lo..=hi not in the set (256 if none).
+    fn missing(&self, lo: i32, hi: i32) -> u32 {
+        for (w, word) in self.0.iter().enumerate() {
+            let m = mask(w, lo, hi) & !word;
+            if m != 0 {
+                return w as u32 * 64 + m.trailing_zeros();
             }
         }
-        m
+        256
     }
-    fn of((lo, hi): (i32, i32)) -> Bits {
-        Bits::range(lo, hi)
+    /// Does the set hold any of registers lo..=hi?
+    fn any(&self, lo: i32, hi: i32) -> bool {
+        self.0.iter().enumerate().any(|(w, word)| word & mask(w, lo, hi) != 0)
     }
-    fn one(r: i32) -> Bits {
-        let mut m = Bits::default();
-        if let Some(w) = m.0.get_mut((r >> 6) as usize) {
-            *w = 1 << (r & 63);
-        }
-        m
-    }
-    fn has(&self, r: i32) -> bool {
-        self.intersects(Bits::one(r))
-    }
-    fn union(&mut self, m: Bits) {
-        for w in 0..4 {
-            self.0[w] |= m.0[w];
-        }
-    }
-    fn intersect(&mut self, m: Bits) {
-        for w in 0..4 {
-            self.0[w] &= m.0[w];
-        }
-    }
-    fn clear(&mut self, m: Bits) {
-        for w in 0..4 {
-            self.0[w] &= !m.0[w];
-        }
-    }
-    fn intersects(&self, m: Bits) -> bool {
-        let mut x = *self;
-        x.intersect(m);
-        !x.is_empty()
-    }
-    fn is_empty(&self) -> bool {
-        self.0.iter().fold(0, |x, w| x | w) == 0
-    }
-    /// The lowest register (256 when empty).
-    fn min(&self) -> u32 {
-        let mut base = 0;
-        for w in self.0 {
-            if w != 0 {
-                return base + w.trailing_zeros();
-            }
-            base += 64;
-        }
-        base
-    }
+}
+
+/// Registers lo..=hi among those of word `w` (64 * w up).
+fn mask(w: usize, lo: i32, hi: i32) -> u64 {
+    let base = w as i32 * 64;
+    below(hi + 1 - base) & !below(lo - base)
 }
 
 /// The bits below `n` (all for n >= 64, none for n <= 0).
@@ -166,10 +141,12 @@ impl State {
     /// The state where paths meet: what holds on any of them for `tbc` and `open`, on all
     /// of them for `table` and `init`.
     fn join(&mut self, o: &State) {
-        self.tbc.union(o.tbc);
-        self.open.union(o.open);
-        self.table.intersect(o.table);
-        self.init.intersect(o.init);
+        for w in 0..4 {
+            self.tbc.0[w] |= o.tbc.0[w];
+            self.open.0[w] |= o.open.0[w];
+            self.table.0[w] &= o.table.0[w];
+            self.init.0[w] &= o.init.0[w];
+        }
     }
 }
 
@@ -212,10 +189,13 @@ impl<'a> Func<'a> {
         Fail::new(msg, self.idx, pc, a, b)
     }
 
-    /// The instruction word at `pc`, if there is one.
-    fn ins(&self, pc: u32) -> Option<u32> {
-        let w = self.code.get(pc as usize * 4..)?.first_chunk::<4>()?;
-        Some(u32::from_le_bytes(*w))
+    /// The instruction word at `pc`, or `NO_INS` past either end of the code.
+    fn ins(&self, pc: u32) -> u32 {
+        let at = pc as usize * 4;
+        match self.code.get(at..).and_then(|w| w.first_chunk::<4>()).filter(|_| pc < self.f.ncode) {
+            Some(w) => u32::from_le_bytes(*w),
+            None => NO_INS,
+        }
     }
 
     /// The instruction at `pc`, unless that word is the EXTRAARG of the one before it.
@@ -223,19 +203,20 @@ impl<'a> Func<'a> {
         if self.is_extra(pc) {
             return None;
         }
-        self.ins(pc)
+        Some(self.ins(pc))
     }
 
     /// Is the word at `pc` the EXTRAARG of the instruction before it?
     fn is_extra(&self, pc: u32) -> bool {
-        self.ins(pc.wrapping_sub(1)).is_some_and(has_extra)
+        has_extra(self.ins(pc.wrapping_sub(1)))
     }
 
     fn check_code(&self, t: &mut Scratch) -> Result<(), Fail> {
         let n = self.f.ncode;
-        let Some(last) = self.ins(n.wrapping_sub(1)) else {
+        if n == 0 {
             return Err(self.fail(Msg::CodeEmpty, NONE, 0, 0));
-        };
+        }
+        let last = self.ins(n - 1);
         if !is_return(op(last)) {
             return Err(self.fail(Msg::CodeEnd, n - 1, op(last) as u32, 0));
         }
@@ -262,7 +243,11 @@ impl<'a> Func<'a> {
                     prep: pc,
                     end: pc + 1 + bx(i),
                     parent: NONE,
-                    protected: Bits::range(a(i), a(i) + 2),
+                    protected: {
+                        let mut p = Bits::default();
+                        p.add(a(i), a(i) + 2);
+                        p
+                    },
                 });
             }
         }
@@ -299,7 +284,7 @@ impl<'a> Func<'a> {
     /// The instruction after `pc`, which must be an EXTRAARG; returns its Ax.
     fn extra(&self, pc: u32, i: u32) -> Result<u32, Fail> {
         match self.ins(pc + 1) {
-            Some(x) if op(x) == OP_EXTRAARG => Ok(ax(x)),
+            x if op(x) == OP_EXTRAARG => Ok(ax(x)),
             _ => Err(self.fail(Msg::NoExtra, pc, op(i) as u32, 0)),
         }
     }
@@ -388,18 +373,18 @@ impl<'a> Func<'a> {
                 }
             }
             OP_ADDI..=OP_SHR => {
-                if !next.is_some_and(|n| pairs(o, op(n), c(n))) {
+                if !pairs(o, op(next), c(next)) {
                     return Err(self.fail(Msg::MmbinNext, pc, o as u32, 0));
                 }
             }
             OP_MMBIN..=OP_MMBINK => {
-                let prev = if self.is_extra(pc.wrapping_sub(1)) { None } else { self.ins(pc.wrapping_sub(1)) };
-                if !prev.is_some_and(|p| pairs(op(p), o, rc)) {
+                let prev = self.ins(pc.wrapping_sub(1));
+                if self.is_extra(pc.wrapping_sub(1)) || !pairs(op(prev), o, rc) {
                     return Err(self.fail(Msg::MmbinPrev, pc, rc as u32, 0));
                 }
             }
             OP_EQ..=OP_TESTSET => {
-                if next.is_none_or(|n| op(n) != OP_JMP) {
+                if op(next) != OP_JMP {
                     return Err(self.fail(Msg::TestJump, pc, 0, 0));
                 }
             }
@@ -441,17 +426,13 @@ impl<'a> Func<'a> {
     /// back jump returns just after the FORPREP.
     fn check_for(&self, pc: u32, i: u32) -> Result<(), Fail> {
         let (prep, end) = if op(i) == OP_FORPREP { (pc, pc + 1 + bx(i)) } else { (pc.wrapping_sub(bx(i)), pc) };
-        let ok = match (self.ins(prep), self.ins(end)) {
-            (Some(p), Some(e)) => {
-                op(p) == OP_FORPREP
-                    && op(e) == OP_FORLOOP
-                    && a(p) == a(i)
-                    && a(e) == a(i)
-                    && prep + 1 + bx(p) == end
-                    && end.wrapping_sub(bx(e)) == prep
-            }
-            _ => false,
-        };
+        let (p, e) = (self.ins(prep), self.ins(end));
+        let ok = op(p) == OP_FORPREP
+            && op(e) == OP_FORLOOP
+            && a(p) == a(i)
+            && a(e) == a(i)
+            && prep + 1 + bx(p) == end
+            && end.wrapping_sub(bx(e)) == prep;
         if !ok {
             return Err(self.fail(Msg::ForPairing, pc, a(i) as u32, bx(i)));
         }
@@ -466,18 +447,15 @@ impl<'a> Func<'a> {
             OP_TFORCALL => pc,
             _ => pc.wrapping_sub(1),
         };
-        let ok = match (self.ins(call), self.ins(call.wrapping_add(1))) {
-            (Some(tc), Some(tl))
-                if op(tc) == OP_TFORCALL && op(tl) == OP_TFORLOOP && a(tc) == a(i) && a(tl) == a(i) =>
-            {
-                // A TFORCALL is checked through its TFORLOOP.
-                op(i) == OP_TFORCALL || {
-                    let prep = (call + 1).wrapping_sub(bx(tl));
-                    self.ins(prep).is_some_and(|p| op(p) == OP_TFORPREP && a(p) == a(i) && prep + 1 + bx(p) == call)
-                }
-            }
-            _ => false,
-        };
+        let (tc, tl) = (self.ins(call), self.ins(call.wrapping_add(1)));
+        let prep = call.wrapping_add(1).wrapping_sub(bx(tl));
+        let p = self.ins(prep);
+        let ok = op(tc) == OP_TFORCALL
+            && op(tl) == OP_TFORLOOP
+            && a(tc) == a(i)
+            && a(tl) == a(i)
+            // A TFORCALL is checked through its TFORLOOP.
+            && (op(i) == OP_TFORCALL || (op(p) == OP_TFORPREP && a(p) == a(i) && prep + 1 + bx(p) == call));
         if !ok {
             return Err(self.fail(Msg::TForPairing, pc, a(i) as u32, 0));
         }
@@ -515,11 +493,11 @@ impl<'a> Func<'a> {
         // tail-called C function yielded and was resumed) the top is the end of its
         // results, which start at its A.
         if o != OP_VARARGPREP {
-            let it = is_it(i);
-            let base = prev.map_or(-1, a);
-            let bad = match prev {
-                Some(p) if it => entered || !(base > a(i) || (o == OP_RETURN && base == a(i))) || !is_ot(p),
-                _ => it || prev.is_some_and(is_ot),
+            let base = a(prev);
+            let bad = if is_it(i) {
+                pc == 0 || entered || !(base > a(i) || (o == OP_RETURN && base == a(i))) || !is_ot(prev)
+            } else {
+                is_ot(prev)
             };
             if bad {
                 return Err(self.fail(Msg::TopUse, pc, a(i) as u32, base as u32));
@@ -530,10 +508,10 @@ impl<'a> Func<'a> {
         if o == OP_SELF && !k(i) {
             let key = c(i);
             let loaded = |x: u32| self.tags.get(x as usize).is_some_and(|t| t & 0xf == 4);
+            let p = self.ins(pc.wrapping_sub(2));
             let by_loadk =
-                prev.is_some_and(|p| op(p) == OP_LOADK && a(p) == key && loaded(bx(p))) && !self.is_extra(pc - 1);
-            let by_loadkx = self.ins(pc.wrapping_sub(2)).is_some_and(|p| op(p) == OP_LOADKX && a(p) == key)
-                && prev.is_some_and(|x| op(x) == OP_EXTRAARG && loaded(ax(x)));
+                op(prev) == OP_LOADK && a(prev) == key && loaded(bx(prev)) && !self.is_extra(pc.wrapping_sub(1));
+            let by_loadkx = op(p) == OP_LOADKX && a(p) == key && op(prev) == OP_EXTRAARG && loaded(ax(prev));
             if entered || !(by_loadk || by_loadkx) {
                 return Err(self.fail(Msg::SelfKey, pc, key as u32, 0));
             }
@@ -541,19 +519,12 @@ impl<'a> Func<'a> {
         Ok(())
     }
 
-    /// The registers a CLOSURE's prototype captures from this frame.
-    fn captures(&self, i: u32) -> Bits {
-        let mut m = Bits::default();
-        let child = self.c.kids.get(self.f.p + bx(i) as usize).and_then(|&c| self.c.protos.get(c as usize));
-        if let Some(child) = child {
-            let descs = self.c.data.get(child.up..).unwrap_or_default();
-            for d in descs.chunks_exact(3).take(child.nup as usize) {
-                if d[0] == 1 {
-                    m.union(Bits::one(d[1] as i32));
-                }
-            }
-        }
-        m
+    /// A CLOSURE's upvalue descriptors (instack, idx, kind): those with instack 1 capture
+    /// register idx of this frame.
+    fn upvals(&self, i: u32) -> &'a [u8] {
+        let c = self.c;
+        let child = c.kids.get(self.f.p + bx(i) as usize).and_then(|&k| c.protos.get(k as usize));
+        child.and_then(|p| c.data.get(p.up..p.up + 3 * p.nup as usize)).unwrap_or_default()
     }
 
     /// Registers an instruction may overwrite (TOP: every register from lo up), and those
@@ -574,10 +545,10 @@ impl<'a> Func<'a> {
             OP_FORPREP | OP_FORLOOP => [(ra, ra + 3), EMPTY],
             OP_VARARG => [(ra, if rc == 0 { TOP } else { ra + rc - 2 }), (ra, ra + rc - 2)],
             // The metamethod's result goes to the arithmetic instruction's A.
-            OP_MMBIN..=OP_MMBINK => match self.ins(pc.wrapping_sub(1)) {
-                Some(p) => [(a(p), a(p)); 2],
-                None => [EMPTY; 2],
-            },
+            OP_MMBIN..=OP_MMBINK => {
+                let p = a(self.ins(pc.wrapping_sub(1)));
+                [(p, p); 2]
+            }
             _ => [EMPTY; 2],
         }
     }
@@ -606,7 +577,9 @@ impl<'a> Func<'a> {
                     let protected = outer.protected;
                     if let Some(l) = loops.get_mut(next) {
                         l.parent = top;
-                        l.protected.union(protected);
+                        for w in 0..4 {
+                            l.protected.0[w] |= protected.0[w];
+                        }
                     }
                 }
                 stack.push(next as u32);
@@ -633,11 +606,14 @@ impl<'a> Func<'a> {
                     None => continue,
                 }
             }
-            let mut w = Bits::of(self.effects(pc, i)[0]);
+            let (lo, hi) = self.effects(pc, i)[0];
+            let mut hit = l.protected.any(lo, hi);
             if op(i) == OP_CLOSURE {
-                w.union(self.captures(i));
+                for d in self.upvals(i).chunks_exact(3) {
+                    hit |= d[0] == 1 && l.protected.any(d[1] as i32, d[1] as i32);
+                }
             }
-            if l.protected.intersects(w) {
+            if hit {
                 return Err(self.fail(Msg::ForWrite, pc, l.prep, 0));
             }
         }
@@ -649,7 +625,7 @@ impl<'a> Func<'a> {
     fn step(&self, pc: u32, i: u32, s: &mut State, check: bool) -> Result<(), Fail> {
         let o = op(i);
         let (ra, rb, rc) = (a(i), b(i), c(i));
-        let caps = if o == OP_CLOSURE { self.captures(i) } else { Bits::default() };
+        let ups = if o == OP_CLOSURE { self.upvals(i) } else { &[] };
         // The lowest slot a call (or a GC finalizer run with the top just above A) can
         // put a frame on.
         let frame = match o {
@@ -662,32 +638,34 @@ impl<'a> Func<'a> {
             // instruction's A, which wrote them), and registers captured (but the
             // CLOSURE's own A).
             let d = OPERANDS.get(o as usize).copied().unwrap_or(0);
-            let mut need = caps;
-            need.clear(Bits::one(ra));
-            if d & XA != 0 {
-                need.union(Bits::one(ra));
-            }
-            if d & RB != 0 {
-                need.union(Bits::one(rb));
-            }
-            if d & RC != 0 || (d & RK != 0 && !k(i)) {
-                need.union(Bits::one(rc));
-            }
-            let base = self.ins(pc.wrapping_sub(1)).map_or(ra, a);
+            let base = a(self.ins(pc.wrapping_sub(1)));
             let counted = |extra: i32| if rb == 0 { base - 1 } else { ra + rb + extra };
-            need.union(Bits::of(match o {
-                OP_CONCAT => (ra, ra + rb - 1),
-                OP_CALL | OP_TAILCALL => (ra, counted(-1)),
-                OP_RETURN => (ra, counted(-2)),
-                OP_SETLIST => (ra, counted(0)),
-                OP_FORPREP | OP_FORLOOP | OP_TFORCALL => (ra, ra + 2),
-                OP_TFORPREP => (ra + 3, ra + 3),
-                OP_TFORLOOP => (ra + 4, ra + 4),
-                _ => EMPTY,
-            }));
-            need.clear(s.init);
-            if !need.is_empty() {
-                return Err(self.fail(Msg::Init, pc, need.min(), 0));
+            let reads = [
+                if d & XA != 0 { (ra, ra) } else { EMPTY },
+                if d & RB != 0 { (rb, rb) } else { EMPTY },
+                if d & RC != 0 || (d & RK != 0 && !k(i)) { (rc, rc) } else { EMPTY },
+                match o {
+                    OP_CONCAT => (ra, ra + rb - 1),
+                    OP_CALL | OP_TAILCALL => (ra, counted(-1)),
+                    OP_RETURN => (ra, counted(-2)),
+                    OP_SETLIST => (ra, counted(0)),
+                    OP_FORPREP | OP_FORLOOP | OP_TFORCALL => (ra, ra + 2),
+                    OP_TFORPREP => (ra + 3, ra + 3),
+                    OP_TFORLOOP => (ra + 4, ra + 4),
+                    _ => EMPTY,
+                },
+            ];
+            for (lo, hi) in reads {
+                let r = s.init.missing(lo, hi);
+                if r < 256 {
+                    return Err(self.fail(Msg::Init, pc, r, 0));
+                }
+            }
+            for d in ups.chunks_exact(3) {
+                let r = d[1] as i32;
+                if d[0] == 1 && r != ra && !s.init.any(r, r) {
+                    return Err(self.fail(Msg::Init, pc, r as u32, 0));
+                }
             }
             // The lowest register a pending to-be-closed variable or an open upvalue must
             // not be on: the new variable's, the frame's, or any when the function returns
@@ -700,36 +678,39 @@ impl<'a> Func<'a> {
                 OP_TAILCALL => (0, if k(i) { TOP } else { 0 }),
                 _ => (frame, frame),
             };
-            if s.tbc.intersects(Bits::range(tbc_lo, TOP)) {
+            if s.tbc.any(tbc_lo, TOP) {
                 return Err(self.fail(Msg::Tbc, pc, tbc_lo as u32, 0));
             }
-            if s.open.intersects(Bits::range(open_lo, TOP)) {
+            if s.open.any(open_lo, TOP) {
                 return Err(self.fail(Msg::Open, pc, open_lo as u32, 0));
             }
-            if o == OP_FORPREP && s.open.intersects(Bits::range(ra, ra + 2)) {
+            if o == OP_FORPREP && s.open.any(ra, ra + 2) {
                 return Err(self.fail(Msg::ForOpen, pc, 0, 0));
             }
-            if o == OP_SETLIST && !s.table.has(ra) {
+            if o == OP_SETLIST && !s.table.any(ra, ra) {
                 return Err(self.fail(Msg::SetlistTable, pc, ra as u32, 0));
             }
         }
         let [writes, written] = self.effects(pc, i);
-        s.table.clear(Bits::of(writes));
+        s.table.remove(writes.0, writes.1);
         // Frames and GC finalizers leave their own values above what they define.
         if writes.1 == TOP {
-            s.init.clear(Bits::of(writes));
+            s.init.remove(writes.0, writes.1);
         }
-        s.init.union(Bits::of(written));
+        s.init.add(written.0, written.1);
         match o {
-            OP_NEWTABLE if !s.open.has(ra) => s.table.union(Bits::one(ra)),
+            OP_NEWTABLE if !s.open.any(ra, ra) => s.table.add(ra, ra),
             OP_CLOSURE => {
-                s.open.union(caps);
-                s.table.clear(caps);
+                for d in ups.chunks_exact(3).filter(|d| d[0] == 1) {
+                    s.open.add(d[1] as i32, d[1] as i32);
+                    s.table.remove(d[1] as i32, d[1] as i32);
+                }
             }
-            OP_TBC | OP_TFORPREP => s.tbc.union(Bits::one(if o == OP_TBC { ra } else { ra + 3 })),
+            OP_TBC => s.tbc.add(ra, ra),
+            OP_TFORPREP => s.tbc.add(ra + 3, ra + 3),
             OP_CLOSE => {
-                s.tbc.clear(Bits::range(ra, TOP));
-                s.open.clear(Bits::range(ra, TOP));
+                s.tbc.remove(ra, TOP);
+                s.open.remove(ra, TOP);
             }
             // `luaF_closeupval(L, base)` before the call.
             OP_TAILCALL if k(i) => s.open = Bits::default(),
@@ -739,9 +720,9 @@ impl<'a> Func<'a> {
     }
 
     /// Registers written only on one edge out of an instruction (after `step`).
-    fn edge_writes(&self, i: u32, natural: bool) -> Bits {
+    fn edge_writes(&self, i: u32, natural: bool) -> (i32, i32) {
         let ra = a(i);
-        Bits::of(match (op(i), natural) {
+        match (op(i), natural) {
             // Success skips the MMBIN and writes A; failure goes to the MMBIN, which does.
             // R[A] := R[B] happens on the path that takes the JMP.
             (OP_ADDI..=OP_SHR, false) | (OP_TESTSET, true) => (ra, ra),
@@ -749,20 +730,21 @@ impl<'a> Func<'a> {
             (OP_FORPREP, true) | (OP_FORLOOP, false) => (ra, ra + 3),
             (OP_TFORLOOP, false) => (ra + 2, ra + 2),
             _ => EMPTY,
-        })
+        }
     }
 
     /// Runs a basic block from `pc` (stepping `s`) up to its last instruction, whose pc it
     /// returns.
     fn walk(&self, mut pc: u32, s: &mut State, check: bool, block: &[u32]) -> Result<u32, Fail> {
         loop {
-            let i = self.ins(pc).unwrap_or(0);
+            let i = self.ins(pc);
             self.step(pc, i, s, check)?;
             let e = self.edges(pc, i);
             if e.n != 1 || !e.natural || block.get(e.to[0] as usize) != Some(&NONE) {
                 return Ok(pc);
             }
-            s.init.union(self.edge_writes(i, true));
+            let (lo, hi) = self.edge_writes(i, true);
+            s.init.add(lo, hi);
             pc = e.to[0];
         }
     }
@@ -799,7 +781,8 @@ impl<'a> Func<'a> {
         states.clear();
         states.resize(leaders.len(), UNSEEN);
         if let Some(s) = states.first_mut() {
-            *s = State { init: Bits::range(0, self.f.numparams as i32 - 1), ..State::default() };
+            *s = State::default();
+            s.init.add(0, self.f.numparams as i32 - 1);
         }
         work.clear();
         work.push(0);
@@ -809,7 +792,7 @@ impl<'a> Func<'a> {
             };
             *leader &= !QUEUED;
             let pc = self.walk(*leader, &mut s, false, block)?;
-            let i = self.ins(pc).unwrap_or(0);
+            let i = self.ins(pc);
             let e = self.edges(pc, i);
             for (j, &to) in e.to[..e.n].iter().enumerate() {
                 let Some(&t) = block.get(to as usize) else { continue };
@@ -817,7 +800,8 @@ impl<'a> Func<'a> {
                     continue;
                 };
                 let mut merged = s;
-                merged.init.union(self.edge_writes(i, j == 0 && e.natural));
+                let (lo, hi) = self.edge_writes(i, j == 0 && e.natural);
+                merged.init.add(lo, hi);
                 merged.join(slot);
                 if *slot != merged {
                     *slot = merged;
@@ -845,24 +829,27 @@ mod tests {
 
     #[test]
     fn bits() {
-        let r = Bits::range(3, 70);
-        assert!(r.has(3) && r.has(63) && r.has(64) && r.has(70) && !r.has(2) && !r.has(71));
-        assert_eq!(r.min(), 3);
-        assert_eq!(Bits::range(0, 255), Bits([u64::MAX; 4]));
-        assert_eq!(Bits::range(-5, TOP), Bits([u64::MAX; 4]));
-        assert_eq!(Bits::range(5, 4), Bits::default());
-        assert_eq!(Bits::range(0, -1), Bits::default());
-        assert_eq!(Bits::range(300, 400), Bits::default());
-        assert_eq!(Bits::range(64, 127), Bits([0, u64::MAX, 0, 0]));
-        let mut s = Bits::default();
-        s.union(Bits::one(200));
-        s.union(Bits::one(7));
-        s.union(Bits::one(256)); // ignored
-        assert!(s.has(200) && s.has(7) && !s.has(256));
-        s.clear(Bits::range(0, 100));
-        assert_eq!(s.min(), 200);
-        assert!(s.intersects(Bits::range(150, TOP)) && !s.intersects(Bits::range(201, 255)));
-        assert_eq!(Bits::default().min(), 256);
+        let mut r = Bits::default();
+        r.add(3, 70);
+        assert!(r.any(3, 3) && r.any(63, 64) && r.any(70, 80) && !r.any(0, 2) && !r.any(71, TOP));
+        assert_eq!((r.missing(0, 10), r.missing(3, 70), r.missing(60, 90)), (0, 256, 71));
+        let mut all = Bits::default();
+        all.add(-5, TOP);
+        assert_eq!(all, Bits([u64::MAX; 4]));
+        for (lo, hi) in [(5, 4), (0, -1), (300, 400), EMPTY] {
+            let mut m = Bits::default();
+            m.add(lo, hi);
+            assert_eq!(m, Bits::default());
+        }
+        let mut m = Bits::default();
+        m.add(64, 127);
+        assert_eq!(m, Bits([0, u64::MAX, 0, 0]));
+        m.add(200, 200);
+        m.add(256, 256); // ignored
+        m.remove(0, 150);
+        assert_eq!(m, Bits([0, 0, 0, 1 << 8]));
+        assert!(!m.any(0, 199) && m.any(150, TOP) && !m.any(201, 255));
+        assert_eq!(Bits::default().missing(0, TOP), 0);
     }
 
     #[test]
