@@ -154,12 +154,20 @@ impl State {
 /// block has it: `table` never holds register 255 (NEWTABLE's A is below maxstacksize).
 const UNSEEN: State = State { tbc: Bits([0; 4]), open: Bits([0; 4]), table: Bits([!0; 4]), init: Bits([!0; 4]) };
 
-/// An instruction's successors: `to[..n]`; only the first can be the natural sequel (the
-/// next instruction, or the one after its EXTRAARG).
-struct Edges {
-    to: [u32; 2],
-    n: usize,
-    natural: bool,
+/// "No successor" in `edges`: no jump target can be computed as this (pcs are below 2^31,
+/// offsets below 2^25, and targets before pc 0 wrap to 2^32 - 2^25 and up).
+const NO_EDGE: u32 = 0xc000_0000;
+
+/// An instruction's successors, from `edges`: the first (the natural sequel, the next
+/// instruction or the one after its EXTRAARG, unless `!natural`) and a second, never
+/// natural; each NO_EDGE when absent.
+fn targets(e: u64) -> [u32; 2] {
+    [e as u32, (e >> 32) as u32]
+}
+
+/// Is the instruction's first successor its natural sequel?
+fn natural(i: u32) -> bool {
+    !matches!(op(i), OP_JMP | OP_LFALSESKIP | OP_TFORPREP)
 }
 
 /// A numeric for loop: FORPREP at `prep`, FORLOOP at `end`, body `prep+1..=end`.
@@ -198,14 +206,6 @@ impl<'a> Func<'a> {
         }
     }
 
-    /// The instruction at `pc`, unless that word is the EXTRAARG of the one before it.
-    fn word(&self, pc: u32) -> Option<u32> {
-        if self.is_extra(pc) {
-            return None;
-        }
-        Some(self.ins(pc))
-    }
-
     /// Is the word at `pc` the EXTRAARG of the instruction before it?
     fn is_extra(&self, pc: u32) -> bool {
         has_extra(self.ins(pc.wrapping_sub(1)))
@@ -224,17 +224,22 @@ impl<'a> Func<'a> {
         t.marks.resize(n as usize, 0);
         t.loops.clear();
         for pc in 0..n {
-            let Some(i) = self.word(pc) else { continue };
+            if self.is_extra(pc) {
+                continue;
+            }
+            let i = self.ins(pc);
             self.check_instruction(pc, i)?;
-            let e = self.edges(pc, i);
-            for (j, &to) in e.to[..e.n].iter().enumerate() {
+            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+                if to == NO_EDGE {
+                    continue;
+                }
                 if to >= n || self.is_extra(to) {
                     return Err(self.fail(Msg::JumpTarget, pc, to, 0));
                 }
                 if to == 0 && self.vararg {
                     return Err(self.fail(Msg::VarargJump, pc, 0, 0));
                 }
-                if let Some(m) = t.marks.get_mut(to as usize).filter(|_| j > 0 || !e.natural) {
+                if let Some(m) = t.marks.get_mut(to as usize).filter(|_| j > 0 || !natural(i)) {
                     *m = 1;
                 }
             }
@@ -252,8 +257,9 @@ impl<'a> Func<'a> {
             }
         }
         for (pc, &m) in t.marks.iter().enumerate() {
-            if let Some(i) = self.word(pc as u32) {
-                self.check_entry(pc as u32, i, m != 0)?;
+            let pc = pc as u32;
+            if !self.is_extra(pc) {
+                self.check_entry(pc, self.ins(pc), m != 0)?;
             }
         }
         if !t.loops.is_empty() {
@@ -399,8 +405,7 @@ impl<'a> Func<'a> {
                     return Err(self.fail(Msg::VarargReturn, pc, 0, 0));
                 }
             }
-            OP_FORLOOP | OP_FORPREP => self.check_for(pc, i)?,
-            OP_TFORPREP..=OP_TFORLOOP => self.check_tfor(pc, i)?,
+            OP_FORLOOP..=OP_TFORLOOP => self.check_pairing(pc, i)?,
             OP_SETLIST => {
                 let x = if k(i) { self.extra(pc, i)? } else { 0 };
                 self.array_size(pc, x, rc)?;
@@ -422,66 +427,53 @@ impl<'a> Func<'a> {
         Ok(())
     }
 
-    /// FORPREP jumps (when the loop does not run) past a FORLOOP with the same A, whose
-    /// back jump returns just after the FORPREP.
-    fn check_for(&self, pc: u32, i: u32) -> Result<(), Fail> {
-        let (prep, end) = if op(i) == OP_FORPREP { (pc, pc + 1 + bx(i)) } else { (pc.wrapping_sub(bx(i)), pc) };
-        let (p, e) = (self.ins(prep), self.ins(end));
-        let ok = op(p) == OP_FORPREP
-            && op(e) == OP_FORLOOP
-            && a(p) == a(i)
-            && a(e) == a(i)
-            && prep + 1 + bx(p) == end
-            && end.wrapping_sub(bx(e)) == prep;
-        if !ok {
-            return Err(self.fail(Msg::ForPairing, pc, a(i) as u32, bx(i)));
-        }
-        Ok(())
-    }
-
-    /// TFORPREP jumps to a TFORCALL with the same A, followed by a TFORLOOP with the same A
-    /// whose back jump returns just after the TFORPREP.
-    fn check_tfor(&self, pc: u32, i: u32) -> Result<(), Fail> {
-        let call = match op(i) {
-            OP_TFORPREP => pc + 1 + bx(i),
-            OP_TFORCALL => pc,
-            _ => pc.wrapping_sub(1),
+    /// The for loops' pairings, all on the same A. A numeric loop is a FORPREP jumping (when
+    /// the loop does not run) past the FORLOOP at x, whose back jump returns just after
+    /// that FORPREP. A generic loop is a TFORPREP jumping to the TFORCALL at x, followed by
+    /// a TFORLOOP whose back jump returns just after the TFORPREP.
+    fn check_pairing(&self, pc: u32, i: u32) -> Result<(), Fail> {
+        let o = op(i);
+        let generic = o >= OP_TFORPREP;
+        let x = match o {
+            OP_FORPREP | OP_TFORPREP => pc + 1 + bx(i),
+            OP_TFORLOOP => pc.wrapping_sub(1),
+            _ => pc,
         };
-        let (tc, tl) = (self.ins(call), self.ins(call.wrapping_add(1)));
-        let prep = call.wrapping_add(1).wrapping_sub(bx(tl));
+        let (prep_op, loop_op, end) =
+            if generic { (OP_TFORPREP, OP_TFORLOOP, x.wrapping_add(1)) } else { (OP_FORPREP, OP_FORLOOP, x) };
+        let l = self.ins(end);
+        let prep = end.wrapping_sub(bx(l));
         let p = self.ins(prep);
-        let ok = op(tc) == OP_TFORCALL
-            && op(tl) == OP_TFORLOOP
-            && a(tc) == a(i)
-            && a(tl) == a(i)
+        let same = |w: u32, o: u8| op(w) == o && a(w) == a(i);
+        let ok = (!generic || same(self.ins(x), OP_TFORCALL))
+            && same(l, loop_op)
             // A TFORCALL is checked through its TFORLOOP.
-            && (op(i) == OP_TFORCALL || (op(p) == OP_TFORPREP && a(p) == a(i) && prep + 1 + bx(p) == call));
+            && (o == OP_TFORCALL || (same(p, prep_op) && prep + 1 + bx(p) == x && (o != OP_FORPREP || prep == pc)));
         if !ok {
-            return Err(self.fail(Msg::TForPairing, pc, a(i) as u32, 0));
+            return Err(self.fail(if generic { Msg::TForPairing } else { Msg::ForPairing }, pc, a(i) as u32, bx(i)));
         }
         Ok(())
     }
 
-    /// The instruction's successors (unchecked).
-    fn edges(&self, pc: u32, i: u32) -> Edges {
+    /// The instruction's successors (unchecked), for `targets`.
+    fn edges(&self, pc: u32, i: u32) -> u64 {
         let next = pc.wrapping_add(1);
         let skip = pc.wrapping_add(2);
         let bx = bx(i);
-        let (n, first, second, natural) = match op(i) {
-            OP_JMP => (1, next.wrapping_add(ax(i)).wrapping_sub(OFFSET_SJ), 0, false),
-            OP_EQ..=OP_TESTSET | OP_ADDI..=OP_SHR => (2, next, skip, true),
-            OP_LFALSESKIP => (1, skip, 0, false),
-            OP_LOADKX | OP_NEWTABLE => (1, skip, 0, true),
-            OP_SETLIST if k(i) => (1, skip, 0, true),
-            OP_FORPREP => (2, next, skip.wrapping_add(bx), true),
-            OP_FORLOOP | OP_TFORLOOP => (2, next, next.wrapping_sub(bx), true),
-            OP_TFORPREP => (1, next.wrapping_add(bx), 0, false),
+        let (first, second) = match op(i) {
+            OP_JMP => (next.wrapping_add(ax(i)).wrapping_sub(OFFSET_SJ), NO_EDGE),
+            OP_EQ..=OP_TESTSET | OP_ADDI..=OP_SHR => (next, skip),
+            OP_LFALSESKIP | OP_LOADKX | OP_NEWTABLE => (skip, NO_EDGE),
+            OP_SETLIST if k(i) => (skip, NO_EDGE),
+            OP_FORPREP => (next, skip.wrapping_add(bx)),
+            OP_FORLOOP | OP_TFORLOOP => (next, next.wrapping_sub(bx)),
+            OP_TFORPREP => (next.wrapping_add(bx), NO_EDGE),
             // A tail-called C function that yields comes back to the instruction after the
             // TAILCALL (ldo.c `unroll`), so TAILCALL falls through like a CALL.
-            OP_RETURN..=OP_RETURN1 | OP_EXTRAARG => (0, 0, 0, false),
-            _ => (1, next, 0, true),
+            OP_RETURN..=OP_RETURN1 | OP_EXTRAARG => (NO_EDGE, NO_EDGE),
+            _ => (next, NO_EDGE),
         };
-        Edges { to: [first, second], n, natural }
+        first as u64 | (second as u64) << 32
     }
 
     /// Instructions that rely on the one before them having run just before.
@@ -589,11 +581,13 @@ impl<'a> Func<'a> {
         }
         let inner = |pc: u32| innermost.get(pc as usize).and_then(|&j| loops.get((j as usize).wrapping_sub(1)));
         for pc in 0..self.f.ncode {
-            let Some(i) = self.word(pc) else { continue };
-            let e = self.edges(pc, i);
-            for (j, &to) in e.to[..e.n].iter().enumerate() {
+            if self.is_extra(pc) {
+                continue;
+            }
+            let i = self.ins(pc);
+            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
                 let Some(l) = inner(to) else { continue };
-                let from_prep = pc == l.prep && j == 0 && e.natural;
+                let from_prep = pc == l.prep && j == 0 && natural(i);
                 if !(l.prep < pc && pc <= l.end) && !from_prep {
                     return Err(self.fail(Msg::ForJump, pc, to, l.prep));
                 }
@@ -626,13 +620,6 @@ impl<'a> Func<'a> {
         let o = op(i);
         let (ra, rb, rc) = (a(i), b(i), c(i));
         let ups = if o == OP_CLOSURE { self.upvals(i) } else { &[] };
-        // The lowest slot a call (or a GC finalizer run with the top just above A) can
-        // put a frame on.
-        let frame = match o {
-            OP_TFORCALL => ra + 4,
-            OP_CALL | OP_CONCAT | OP_NEWTABLE | OP_CLOSURE => ra,
-            _ => TOP,
-        };
         if check {
             // Registers read (counts that come from the top start at the top-setting
             // instruction's A, which wrote them), and registers captured (but the
@@ -667,25 +654,28 @@ impl<'a> Func<'a> {
                     return Err(self.fail(Msg::Init, pc, r as u32, 0));
                 }
             }
-            // The lowest register a pending to-be-closed variable or an open upvalue must
-            // not be on: the new variable's, the frame's, or any when the function returns
-            // without closing them.
-            let (tbc_lo, open_lo) = match o {
-                OP_TBC => (ra, TOP),
-                OP_TFORPREP => (ra + 3, TOP),
-                OP_RETURN if k(i) => (TOP, TOP),
-                OP_RETURN0 | OP_RETURN1 | OP_RETURN => (0, 0),
-                OP_TAILCALL => (0, if k(i) { TOP } else { 0 }),
-                _ => (frame, frame),
+            // The registers a pending to-be-closed variable or an open upvalue must not be
+            // on: from the new variable's, from the lowest slot where a call (or a GC
+            // finalizer run with the top just above A) can put a frame, all when the
+            // function returns without closing them; and a numeric loop's internal
+            // registers.
+            let (tbc_lo, open_lo, open_hi) = match o {
+                OP_TBC => (ra, TOP, TOP),
+                OP_TFORPREP => (ra + 3, TOP, TOP),
+                OP_RETURN if k(i) => (TOP, TOP, TOP),
+                OP_RETURN0 | OP_RETURN1 | OP_RETURN => (0, 0, TOP),
+                OP_TAILCALL => (0, if k(i) { TOP } else { 0 }, TOP),
+                OP_TFORCALL => (ra + 4, ra + 4, TOP),
+                OP_CALL | OP_CONCAT | OP_NEWTABLE | OP_CLOSURE => (ra, ra, TOP),
+                OP_FORPREP => (TOP, ra, ra + 2),
+                _ => (TOP, TOP, TOP),
             };
             if s.tbc.any(tbc_lo, TOP) {
                 return Err(self.fail(Msg::Tbc, pc, tbc_lo as u32, 0));
             }
-            if s.open.any(open_lo, TOP) {
-                return Err(self.fail(Msg::Open, pc, open_lo as u32, 0));
-            }
-            if o == OP_FORPREP && s.open.any(ra, ra + 2) {
-                return Err(self.fail(Msg::ForOpen, pc, 0, 0));
+            if s.open.any(open_lo, open_hi) {
+                let msg = if o == OP_FORPREP { Msg::ForOpen } else { Msg::Open };
+                return Err(self.fail(msg, pc, open_lo as u32, 0));
             }
             if o == OP_SETLIST && !s.table.any(ra, ra) {
                 return Err(self.fail(Msg::SetlistTable, pc, ra as u32, 0));
@@ -739,13 +729,13 @@ impl<'a> Func<'a> {
         loop {
             let i = self.ins(pc);
             self.step(pc, i, s, check)?;
-            let e = self.edges(pc, i);
-            if e.n != 1 || !e.natural || block.get(e.to[0] as usize) != Some(&NONE) {
+            let [next, other] = targets(self.edges(pc, i));
+            if other != NO_EDGE || !natural(i) || block.get(next as usize) != Some(&NONE) {
                 return Ok(pc);
             }
             let (lo, hi) = self.edge_writes(i, true);
             s.init.add(lo, hi);
-            pc = e.to[0];
+            pc = next;
         }
     }
 
@@ -763,13 +753,13 @@ impl<'a> Func<'a> {
         leaders.clear();
         leaders.push(QUEUED);
         for pc in 0..self.f.ncode {
-            let Some(i) = self.word(pc) else { continue };
-            let e = self.edges(pc, i);
-            let mut targets = e.to[..e.n].iter();
-            if e.n == 1 && e.natural {
-                targets.next();
+            if self.is_extra(pc) {
+                continue;
             }
-            for &to in targets {
+            let i = self.ins(pc);
+            let [first, second] = targets(self.edges(pc, i));
+            // (NO_EDGE is no pc.)
+            for to in [if second == NO_EDGE && natural(i) { NO_EDGE } else { first }, second] {
                 if let Some(b) = block.get_mut(to as usize) {
                     if *b == NONE {
                         *b = leaders.len() as u32;
@@ -793,14 +783,13 @@ impl<'a> Func<'a> {
             *leader &= !QUEUED;
             let pc = self.walk(*leader, &mut s, false, block)?;
             let i = self.ins(pc);
-            let e = self.edges(pc, i);
-            for (j, &to) in e.to[..e.n].iter().enumerate() {
+            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
                 let Some(&t) = block.get(to as usize) else { continue };
                 let (Some(slot), Some(leader)) = (states.get_mut(t as usize), leaders.get_mut(t as usize)) else {
                     continue;
                 };
                 let mut merged = s;
-                let (lo, hi) = self.edge_writes(i, j == 0 && e.natural);
+                let (lo, hi) = self.edge_writes(i, j == 0 && natural(i));
                 merged.init.add(lo, hi);
                 merged.join(slot);
                 if *slot != merged {
