@@ -21,7 +21,7 @@ mod opcodes;
 mod reader;
 mod rules;
 
-use crate::text::{put_decimal, Detail};
+use crate::text::put_decimal;
 use alloc::string::String;
 
 pub use reader::MAX_NESTING;
@@ -181,50 +181,142 @@ pub struct ChunkInfo {
     pub instructions: usize,
 }
 
-/// A failure before the function path is known as a string. Boxed: `Result<_, Fail>` is
-/// one word, so every `?` on the validator's many checks stays a branch (no copying).
+/// "No prototype" (the chunk as a whole) and "no pc".
+pub(crate) const NONE: u32 = u32::MAX;
+
+macro_rules! messages {
+    ($($id:ident = $rule:ident, $text:expr;)*) => {
+        /// Every way a check can fail: a rule and a detail template whose `{}` take the
+        /// failure's two numbers in turn. One small id per error site keeps the sites cheap.
+        #[derive(Clone, Copy)]
+        #[repr(u8)]
+        pub(crate) enum Msg { $($id),* }
+        static MESSAGES: &[(&str, &str)] = &[$((rule::$rule, $text)),*];
+    };
+}
+
+messages! {
+    // reader.rs
+    Signature = HEADER_SIGNATURE, "not a binary chunk";
+    Version = HEADER_VERSION, "version byte {} (Lua 5.4 is 84)";
+    Format = HEADER_FORMAT, "format {} (expected 0)";
+    Data = HEADER_DATA, "corrupted chunk (LUAC_DATA)";
+    Sizes = HEADER_SIZES, "a type size is {} (expected {})";
+    Int = HEADER_INT, "integer format mismatch";
+    Num = HEADER_NUM, "float format mismatch";
+    Truncated = TRUNCATED, "input ends early (reading at byte {})";
+    Count = TRUNCATED, "{} items declared but only {} bytes left";
+    Varint = VARINT_OVERFLOW, "integer overflow at byte {}";
+    Nesting = NESTING_DEPTH, "functions nested deeper than 200";
+    Trailing = TRAILING_BYTES, "{} bytes after the main function";
+    Tag = CONSTANT_TAG, "constant {}: unknown tag {}";
+    NullString = CONSTANT_STRING, "constant {}: null string";
+    StringTag = CONSTANT_STRING, "constant {}: tag {} does not match the string's length";
+    UpvalueNames = DEBUG_UPVALUE_NAMES, "{} upvalue names for {} upvalues";
+    MainUpvalues = MAIN_UPVALUES, "the main closure has {} upvalues but its prototype {}";
+    VarargFlag = VARARG_FLAG, "is_vararg is {}";
+    StackSize = STACK_SIZE, "{} parameters in a frame of {} registers";
+    UpvalueCount = UPVALUE_COUNT, "{} upvalues (at most 255)";
+    UpvalueDesc = UPVALUE_DESC, "upvalue {} (instack {}): kind, or index in the enclosing function, out of range";
+    LineInfo = DEBUG_LINEINFO, "{} lineinfo entries for {} instructions";
+    AbsLineInfo = DEBUG_ABSLINEINFO, "absolute line info entry {} (pc {}): missing, out of order or out of range";
+    LocVars = DEBUG_LOCVARS, "local {} unnamed or ending at pc {}, out of range";
+    // rules.rs
+    CodeEmpty = CODE_END, "empty code";
+    CodeEnd = CODE_END, "code ends with opcode {}, not a return";
+    Opcode = OPCODE, "opcode {} (there are 83)";
+    Register = REGISTER, "register {} outside the frame of {} registers";
+    KIndex = CONSTANT_INDEX, "constant {} of {}";
+    KType = CONSTANT_TYPE, "constant {} has the wrong type (tag {})";
+    UpIndex = UPVALUE_INDEX, "upvalue {} of {}";
+    ProtoIndex = PROTO_INDEX, "prototype {} of {}";
+    HashSize = TABLE_SIZE, "hash size 2^{} too large";
+    ArraySize = TABLE_SIZE, "array size {} * 256 + {} too large";
+    ConcatCount = CONCAT_COUNT, "CONCAT of {} values";
+    VarargPrep = VARARGPREP, "VARARGPREP {} not alone at the start of a vararg function of {} parameters";
+    VarargJump = VARARGPREP, "jumps back to VARARGPREP";
+    VarargOp = VARARG_OP, "VARARG in a function that is not vararg";
+    VarargC = VARARG_RETURN, "C is {} but the function needs {}";
+    VarargReturn = VARARG_RETURN, "RETURN0 or RETURN1 in a vararg function";
+    NoExtra = EXTRAARG, "opcode {} not followed by EXTRAARG";
+    BadExtra = EXTRAARG, "EXTRAARG {} not owned by LOADKX, NEWTABLE or SETLIST with k";
+    TestJump = TEST_JUMP, "test not followed by JMP";
+    MmbinNext = MMBIN_PAIRING, "opcode {} not followed by its metamethod instruction";
+    MmbinPrev = MMBIN_PAIRING, "metamethod event {} does not follow a matching arithmetic instruction";
+    JumpTarget = JUMP_TARGET, "goes to pc {}, outside the code or onto an EXTRAARG";
+    TopUse = TOP_USE, "register {} counts up to a top that the instruction before (setting it from register {}) does not leave";
+    SelfKey = SELF_KEY, "SELF key register {} is not a string loaded just before";
+    ForPairing = FORPREP_PAIRING, "numeric for loop on register {} is not paired (Bx {})";
+    TForPairing = TFORPREP_PAIRING, "generic for loop on register {} is not paired";
+    ForOverlap = FOR_BODY, "loop overlaps the loop of the FORPREP at pc {}";
+    ForJump = FOR_BODY, "jumps to pc {} inside the loop of the FORPREP at pc {}";
+    ForWrite = FOR_BODY, "writes or captures the internal registers of the loop of the FORPREP at pc {}";
+    ForOpen = FOR_BODY, "an upvalue is open on the loop's internal registers";
+    Init = REGISTER_INIT, "reads or captures register {}, which this call has not written on every path";
+    Tbc = TBC, "to-be-closed variable at or above register {} pending here";
+    Open = OPEN_UPVALUE, "upvalue open at or above register {} here";
+    SetlistTable = SETLIST_TABLE, "register {} may not hold the table NEWTABLE made";
+}
+
+/// A failure, boxed: `Result<(), Fail>` is one word, so every `?` on the many checks stays a
+/// branch.
 pub(crate) struct Fail(alloc::boxed::Box<FailInfo>);
 
 pub(crate) struct FailInfo {
-    pub rule: &'static str,
-    /// Index in `Chunk::protos`, or None for the chunk as a whole.
-    pub proto: Option<u32>,
-    pub pc: Option<u32>,
-    pub detail: Detail,
+    msg: Msg,
+    /// Index in `Chunk::protos`, or NONE for the chunk as a whole.
+    pub proto: u32,
+    /// Instruction index, or NONE.
+    pc: u32,
+    args: [u32; 2],
 }
 
 impl Fail {
     #[cold]
     #[inline(never)]
-    pub(crate) fn new(rule: &'static str, proto: Option<u32>, pc: Option<u32>, detail: Detail) -> Fail {
-        Fail(alloc::boxed::Box::new(FailInfo { rule, proto, pc, detail }))
+    pub(crate) fn new(msg: Msg, proto: u32, pc: u32, a: u32, b: u32) -> Fail {
+        Fail(alloc::boxed::Box::new(FailInfo { msg, proto, pc, args: [a, b] }))
     }
 
-    pub(crate) fn chunk(rule: &'static str, detail: Detail) -> Fail {
-        Fail::new(rule, None, None, detail)
+    pub(crate) fn proto(&self) -> u32 {
+        self.0.proto
     }
 
+    #[inline(never)]
     fn into_rejection(self, protos: &[reader::Proto]) -> Rejection {
         let f = *self.0;
-        Rejection { rule: f.rule, function: path(protos, f.proto), pc: f.pc, detail: f.detail.render() }
+        let (rule, text) = MESSAGES[f.msg as usize];
+        // Each "{}" of the (ASCII) template takes the next number.
+        let mut detail = String::new();
+        let mut args = f.args.iter();
+        for &c in text.as_bytes() {
+            match c {
+                b'{' => put_decimal(&mut detail, args.next().copied().unwrap_or(0) as i64),
+                b'}' => {}
+                _ => detail.push(c as char),
+            }
+        }
+        Rejection { rule, function: path(protos, f.proto), pc: (f.pc != NONE).then_some(f.pc), detail }
     }
 }
 
 /// "main.2.1" for a prototype index (the parent chain is at most `MAX_NESTING` long).
-fn path(protos: &[reader::Proto], idx: Option<u32>) -> String {
-    let Some(mut idx) = idx else { return String::from("chunk") };
-    let mut parts: alloc::vec::Vec<u32> = alloc::vec::Vec::new();
-    while let Some(f) = protos.get(idx as usize) {
-        match f.parent {
-            Some(parent) if parts.len() <= MAX_NESTING => {
-                parts.push(f.index);
-                idx = parent;
-            }
-            _ => break,
-        }
+fn path(protos: &[reader::Proto], idx: u32) -> String {
+    if idx == NONE {
+        return String::from("chunk");
+    }
+    // The KPROTO indices from the function up, then written from main down.
+    let mut up = [0u32; MAX_NESTING];
+    let mut n = 0;
+    let mut idx = idx;
+    while let Some(f) = protos.get(idx as usize).filter(|f| f.parent != NONE) {
+        let Some(slot) = up.get_mut(n) else { break };
+        *slot = f.index;
+        n += 1;
+        idx = f.parent;
     }
     let mut s = String::from("main");
-    for i in parts.iter().rev() {
+    for i in up[..n].iter().rev() {
         s.push('.');
         put_decimal(&mut s, *i as i64);
     }
@@ -233,21 +325,17 @@ fn path(protos: &[reader::Proto], idx: Option<u32>) -> String {
 
 /// Parses `bytes` as lundump.c does and checks every prototype. Never panics.
 pub fn validate_chunk(bytes: &[u8]) -> Result<ChunkInfo, Rejection> {
-    let chunk = match reader::undump(bytes) {
-        Ok(chunk) => chunk,
-        // The partial model only serves to name the function.
-        Err((fail, protos)) => return Err(fail.into_rejection(&protos)),
-    };
-    rules::check_chunk(&chunk).map_err(|fail| fail.into_rejection(&chunk.protos))?;
-    let stripped = chunk.protos.iter().all(|f| {
-        !f.has_source && f.sizelineinfo == 0 && f.abslineinfo.is_empty() && f.locvars.is_empty() && f.upvalue_names == 0
-    });
-    Ok(ChunkInfo {
-        protos: chunk.protos.len(),
-        main_upvalues: chunk.main_nupvalues,
-        stripped,
-        instructions: chunk.protos.iter().map(|f| f.code.len()).sum(),
-    })
+    let mut chunk = reader::Chunk::new(bytes);
+    let result = chunk.undump().and_then(|()| rules::check_chunk(&chunk));
+    match result {
+        Ok(()) => Ok(ChunkInfo {
+            protos: chunk.protos.len(),
+            main_upvalues: chunk.main_nupvalues,
+            stripped: !chunk.debug,
+            instructions: chunk.instructions,
+        }),
+        Err(fail) => Err(fail.into_rejection(&chunk.protos)),
+    }
 }
 
 #[cfg(test)]
@@ -291,13 +379,24 @@ mod tests {
     fn paths_name_nested_functions() {
         use reader::Proto;
         let protos = [
-            Proto::default(),
-            Proto { parent: Some(0), index: 2, ..Proto::default() },
-            Proto { parent: Some(1), index: 0, ..Proto::default() },
+            Proto { parent: NONE, ..Proto::default() },
+            Proto { parent: 0, index: 2, ..Proto::default() },
+            Proto { parent: 1, index: 0, ..Proto::default() },
         ];
-        assert_eq!(path(&protos, Some(2)), "main.2.0");
-        assert_eq!(path(&protos, Some(0)), "main");
-        assert_eq!(path(&protos, None), "chunk");
-        assert_eq!(path(&protos, Some(9)), "main");
+        assert_eq!(path(&protos, 2), "main.2.0");
+        assert_eq!(path(&protos, 0), "main");
+        assert_eq!(path(&protos, NONE), "chunk");
+        assert_eq!(path(&protos, 9), "main");
+    }
+
+    #[test]
+    fn templates_take_the_numbers_in_turn() {
+        let r = Fail::new(Msg::Register, NONE, 3, 7, 5).into_rejection(&[]);
+        assert_eq!((r.rule, r.function.as_str(), r.pc), (rule::REGISTER, "chunk", Some(3)));
+        assert_eq!(r.detail, "register 7 outside the frame of 5 registers");
+        assert_eq!(
+            r.message(),
+            "bad bytecode: rule register at chunk pc 3: register 7 outside the frame of 5 registers"
+        );
     }
 }

@@ -1,218 +1,302 @@
 //! opcodes.rs: Lua 5.4's instruction set as lopcodes.h/lopcodes.c define it: opcode numbers
-//! (ORDER OP), argument fields, the `luaP_opmodes` property bits, and the tag-method numbers
-//! (ltm.h, ORDER TM) the MMBIN family carries.
+//! (ORDER OP), argument fields, and what each opcode's operands are (in the spirit of
+//! lopcodes.c's `luaP_opmodes`), for the checks in rules.rs.
 
-#![allow(dead_code)] // the full table, whether or not a rule names every opcode
+#![allow(dead_code)] // the full list, whether or not a rule names every opcode
 
-/// One instruction word (`Instruction`, 32 bits).
-pub type Instruction = u32;
-
-macro_rules! opcodes {
-    ($($name:ident = $n:expr, $text:expr;)*) => {
-        $(pub const $name: u8 = $n;)*
-        /// Opcode names, indexed by opcode (lopnames.h).
-        pub const NAMES: [&str; NUM_OPCODES as usize] = [$($text),*];
-    };
-}
-
-opcodes! {
-    OP_MOVE = 0, "MOVE";
-    OP_LOADI = 1, "LOADI";
-    OP_LOADF = 2, "LOADF";
-    OP_LOADK = 3, "LOADK";
-    OP_LOADKX = 4, "LOADKX";
-    OP_LOADFALSE = 5, "LOADFALSE";
-    OP_LFALSESKIP = 6, "LFALSESKIP";
-    OP_LOADTRUE = 7, "LOADTRUE";
-    OP_LOADNIL = 8, "LOADNIL";
-    OP_GETUPVAL = 9, "GETUPVAL";
-    OP_SETUPVAL = 10, "SETUPVAL";
-    OP_GETTABUP = 11, "GETTABUP";
-    OP_GETTABLE = 12, "GETTABLE";
-    OP_GETI = 13, "GETI";
-    OP_GETFIELD = 14, "GETFIELD";
-    OP_SETTABUP = 15, "SETTABUP";
-    OP_SETTABLE = 16, "SETTABLE";
-    OP_SETI = 17, "SETI";
-    OP_SETFIELD = 18, "SETFIELD";
-    OP_NEWTABLE = 19, "NEWTABLE";
-    OP_SELF = 20, "SELF";
-    OP_ADDI = 21, "ADDI";
-    OP_ADDK = 22, "ADDK";
-    OP_SUBK = 23, "SUBK";
-    OP_MULK = 24, "MULK";
-    OP_MODK = 25, "MODK";
-    OP_POWK = 26, "POWK";
-    OP_DIVK = 27, "DIVK";
-    OP_IDIVK = 28, "IDIVK";
-    OP_BANDK = 29, "BANDK";
-    OP_BORK = 30, "BORK";
-    OP_BXORK = 31, "BXORK";
-    OP_SHRI = 32, "SHRI";
-    OP_SHLI = 33, "SHLI";
-    OP_ADD = 34, "ADD";
-    OP_SUB = 35, "SUB";
-    OP_MUL = 36, "MUL";
-    OP_MOD = 37, "MOD";
-    OP_POW = 38, "POW";
-    OP_DIV = 39, "DIV";
-    OP_IDIV = 40, "IDIV";
-    OP_BAND = 41, "BAND";
-    OP_BOR = 42, "BOR";
-    OP_BXOR = 43, "BXOR";
-    OP_SHL = 44, "SHL";
-    OP_SHR = 45, "SHR";
-    OP_MMBIN = 46, "MMBIN";
-    OP_MMBINI = 47, "MMBINI";
-    OP_MMBINK = 48, "MMBINK";
-    OP_UNM = 49, "UNM";
-    OP_BNOT = 50, "BNOT";
-    OP_NOT = 51, "NOT";
-    OP_LEN = 52, "LEN";
-    OP_CONCAT = 53, "CONCAT";
-    OP_CLOSE = 54, "CLOSE";
-    OP_TBC = 55, "TBC";
-    OP_JMP = 56, "JMP";
-    OP_EQ = 57, "EQ";
-    OP_LT = 58, "LT";
-    OP_LE = 59, "LE";
-    OP_EQK = 60, "EQK";
-    OP_EQI = 61, "EQI";
-    OP_LTI = 62, "LTI";
-    OP_LEI = 63, "LEI";
-    OP_GTI = 64, "GTI";
-    OP_GEI = 65, "GEI";
-    OP_TEST = 66, "TEST";
-    OP_TESTSET = 67, "TESTSET";
-    OP_CALL = 68, "CALL";
-    OP_TAILCALL = 69, "TAILCALL";
-    OP_RETURN = 70, "RETURN";
-    OP_RETURN0 = 71, "RETURN0";
-    OP_RETURN1 = 72, "RETURN1";
-    OP_FORLOOP = 73, "FORLOOP";
-    OP_FORPREP = 74, "FORPREP";
-    OP_TFORPREP = 75, "TFORPREP";
-    OP_TFORCALL = 76, "TFORCALL";
-    OP_TFORLOOP = 77, "TFORLOOP";
-    OP_SETLIST = 78, "SETLIST";
-    OP_CLOSURE = 79, "CLOSURE";
-    OP_VARARG = 80, "VARARG";
-    OP_VARARGPREP = 81, "VARARGPREP";
-    OP_EXTRAARG = 82, "EXTRAARG";
-}
+pub const OP_MOVE: u8 = 0;
+pub const OP_LOADI: u8 = 1;
+pub const OP_LOADF: u8 = 2;
+pub const OP_LOADK: u8 = 3;
+pub const OP_LOADKX: u8 = 4;
+pub const OP_LOADFALSE: u8 = 5;
+pub const OP_LFALSESKIP: u8 = 6;
+pub const OP_LOADTRUE: u8 = 7;
+pub const OP_LOADNIL: u8 = 8;
+pub const OP_GETUPVAL: u8 = 9;
+pub const OP_SETUPVAL: u8 = 10;
+pub const OP_GETTABUP: u8 = 11;
+pub const OP_GETTABLE: u8 = 12;
+pub const OP_GETI: u8 = 13;
+pub const OP_GETFIELD: u8 = 14;
+pub const OP_SETTABUP: u8 = 15;
+pub const OP_SETTABLE: u8 = 16;
+pub const OP_SETI: u8 = 17;
+pub const OP_SETFIELD: u8 = 18;
+pub const OP_NEWTABLE: u8 = 19;
+pub const OP_SELF: u8 = 20;
+pub const OP_ADDI: u8 = 21;
+pub const OP_ADDK: u8 = 22;
+pub const OP_SUBK: u8 = 23;
+pub const OP_MULK: u8 = 24;
+pub const OP_MODK: u8 = 25;
+pub const OP_POWK: u8 = 26;
+pub const OP_DIVK: u8 = 27;
+pub const OP_IDIVK: u8 = 28;
+pub const OP_BANDK: u8 = 29;
+pub const OP_BORK: u8 = 30;
+pub const OP_BXORK: u8 = 31;
+pub const OP_SHRI: u8 = 32;
+pub const OP_SHLI: u8 = 33;
+pub const OP_ADD: u8 = 34;
+pub const OP_SUB: u8 = 35;
+pub const OP_MUL: u8 = 36;
+pub const OP_MOD: u8 = 37;
+pub const OP_POW: u8 = 38;
+pub const OP_DIV: u8 = 39;
+pub const OP_IDIV: u8 = 40;
+pub const OP_BAND: u8 = 41;
+pub const OP_BOR: u8 = 42;
+pub const OP_BXOR: u8 = 43;
+pub const OP_SHL: u8 = 44;
+pub const OP_SHR: u8 = 45;
+pub const OP_MMBIN: u8 = 46;
+pub const OP_MMBINI: u8 = 47;
+pub const OP_MMBINK: u8 = 48;
+pub const OP_UNM: u8 = 49;
+pub const OP_BNOT: u8 = 50;
+pub const OP_NOT: u8 = 51;
+pub const OP_LEN: u8 = 52;
+pub const OP_CONCAT: u8 = 53;
+pub const OP_CLOSE: u8 = 54;
+pub const OP_TBC: u8 = 55;
+pub const OP_JMP: u8 = 56;
+pub const OP_EQ: u8 = 57;
+pub const OP_LT: u8 = 58;
+pub const OP_LE: u8 = 59;
+pub const OP_EQK: u8 = 60;
+pub const OP_EQI: u8 = 61;
+pub const OP_LTI: u8 = 62;
+pub const OP_LEI: u8 = 63;
+pub const OP_GTI: u8 = 64;
+pub const OP_GEI: u8 = 65;
+pub const OP_TEST: u8 = 66;
+pub const OP_TESTSET: u8 = 67;
+pub const OP_CALL: u8 = 68;
+pub const OP_TAILCALL: u8 = 69;
+pub const OP_RETURN: u8 = 70;
+pub const OP_RETURN0: u8 = 71;
+pub const OP_RETURN1: u8 = 72;
+pub const OP_FORLOOP: u8 = 73;
+pub const OP_FORPREP: u8 = 74;
+pub const OP_TFORPREP: u8 = 75;
+pub const OP_TFORCALL: u8 = 76;
+pub const OP_TFORLOOP: u8 = 77;
+pub const OP_SETLIST: u8 = 78;
+pub const OP_CLOSURE: u8 = 79;
+pub const OP_VARARG: u8 = 80;
+pub const OP_VARARGPREP: u8 = 81;
+pub const OP_EXTRAARG: u8 = 82;
 
 /// `NUM_OPCODES`.
 pub const NUM_OPCODES: u8 = 83;
 
-/// `MAXARG_C`: C, B and A are 8 bits.
-pub const MAXARG_C: u32 = 255;
-/// `OFFSET_sBx` (Bx is 17 bits).
-pub const OFFSET_SBX: i64 = ((1 << 17) - 1) >> 1;
 /// `OFFSET_sJ` (sJ is 25 bits).
-pub const OFFSET_SJ: i64 = ((1 << 25) - 1) >> 1;
-/// `OFFSET_sC`.
-pub const OFFSET_SC: i32 = (MAXARG_C >> 1) as i32;
+pub const OFFSET_SJ: u32 = ((1 << 25) - 1) >> 1;
 
 /// `GET_OPCODE`.
 #[inline]
-pub fn op(i: Instruction) -> u8 {
+pub fn op(i: u32) -> u8 {
     (i & 0x7f) as u8
 }
 /// `GETARG_A`.
 #[inline]
-pub fn a(i: Instruction) -> u32 {
-    (i >> 7) & 0xff
+pub fn a(i: u32) -> i32 {
+    ((i >> 7) & 0xff) as i32
 }
 /// `GETARG_k`.
 #[inline]
-pub fn k(i: Instruction) -> bool {
+pub fn k(i: u32) -> bool {
     (i >> 15) & 1 != 0
 }
 /// `GETARG_B`.
 #[inline]
-pub fn b(i: Instruction) -> u32 {
-    (i >> 16) & 0xff
+pub fn b(i: u32) -> i32 {
+    ((i >> 16) & 0xff) as i32
 }
 /// `GETARG_C`.
 #[inline]
-pub fn c(i: Instruction) -> u32 {
-    (i >> 24) & 0xff
+pub fn c(i: u32) -> i32 {
+    (i >> 24) as i32
 }
 /// `GETARG_Bx`.
 #[inline]
-pub fn bx(i: Instruction) -> u32 {
+pub fn bx(i: u32) -> u32 {
     i >> 15
 }
 /// `GETARG_Ax`.
 #[inline]
-pub fn ax(i: Instruction) -> u32 {
+pub fn ax(i: u32) -> u32 {
     i >> 7
-}
-/// `GETARG_sJ`.
-#[inline]
-pub fn sj(i: Instruction) -> i64 {
-    ax(i) as i64 - OFFSET_SJ
 }
 
 /// Tag methods (ltm.h, ORDER TM) that the MMBIN family may carry.
-pub const TM_ADD: u32 = 6;
-pub const TM_SUB: u32 = 7;
-pub const TM_SHL: u32 = 16;
-pub const TM_SHR: u32 = 17;
-/// `TM_N`: one past the last tag method.
-pub const TM_N: u32 = 25;
+pub const TM_ADD: i32 = 6;
+pub const TM_SUB: i32 = 7;
+pub const TM_SHL: i32 = 16;
+pub const TM_SHR: i32 = 17;
 
-/// Is `o` one of the test opcodes (`testTMode`), which must be followed by a JMP?
-pub fn is_test(o: u8) -> bool {
-    (OP_EQ..=OP_TESTSET).contains(&o)
-}
+// What an opcode's operands are. Ranges (LOADNIL, CALL, RETURN, the for loops...) and
+// everything else are left to rules.rs.
+/// A is a register.
+pub const RA: u32 = 1;
+/// B is a register, read.
+pub const RB: u32 = 1 << 1;
+/// C is a register, read.
+pub const RC: u32 = 1 << 2;
+/// C is RK(C): a constant with k, else a register (read).
+pub const RK: u32 = 1 << 3;
+/// A is an upvalue.
+pub const UA: u32 = 1 << 4;
+/// B is an upvalue.
+pub const UB: u32 = 1 << 5;
+/// B is a constant (of the type below, if any).
+pub const KB: u32 = 1 << 6;
+/// C is a constant (of the type below unless KB).
+pub const KC: u32 = 1 << 7;
+/// Bx is a constant.
+pub const KBX: u32 = 1 << 8;
+/// R[A] is read.
+pub const XA: u32 = 1 << 9;
+/// R[A] is written (on some path).
+pub const WA: u32 = 1 << 10;
+/// R[A] is written on every path.
+pub const IA: u32 = 1 << 11;
+/// The type a constant operand needs: its tag, masked with bits 16..24, must equal bits
+/// 24..32 (tags: 3 integer, 0x13 float, 4 short string, 0x14 long string).
+pub const SHORT_STRING: u32 = 0xff << 16 | 4 << 24;
+pub const STRING: u32 = 0x0f << 16 | 4 << 24;
+pub const NUMBER: u32 = 0x0f << 16 | 3 << 24;
+pub const INTEGER: u32 = 0xff << 16 | 3 << 24;
+
+const LOAD: u32 = RA | WA | IA;
+const UNARY: u32 = RA | RB | WA | IA;
+const ARITH: u32 = RA | RB | WA;
+const TEST: u32 = RA | XA;
+
+/// Operands of each opcode (ORDER OP).
+pub static OPERANDS: [u32; NUM_OPCODES as usize] = [
+    UNARY,                            // MOVE
+    LOAD,                             // LOADI
+    LOAD,                             // LOADF
+    LOAD | KBX,                       // LOADK
+    LOAD,                             // LOADKX
+    LOAD,                             // LOADFALSE
+    LOAD,                             // LFALSESKIP
+    LOAD,                             // LOADTRUE
+    0,                                // LOADNIL
+    LOAD | UB,                        // GETUPVAL
+    RA | UB | XA,                     // SETUPVAL
+    LOAD | UB | KC | SHORT_STRING,    // GETTABUP
+    UNARY | RC,                       // GETTABLE
+    UNARY,                            // GETI
+    UNARY | KC | SHORT_STRING,        // GETFIELD
+    UA | KB | SHORT_STRING | RK,      // SETTABUP
+    RA | RB | RK | XA,                // SETTABLE
+    RA | RK | XA,                     // SETI
+    RA | KB | SHORT_STRING | RK | XA, // SETFIELD
+    RA,                               // NEWTABLE
+    RB | RK | STRING,                 // SELF
+    ARITH,                            // ADDI
+    ARITH | KC | NUMBER,              // ADDK
+    ARITH | KC | NUMBER,              // SUBK
+    ARITH | KC | NUMBER,              // MULK
+    ARITH | KC | NUMBER,              // MODK
+    ARITH | KC | NUMBER,              // POWK
+    ARITH | KC | NUMBER,              // DIVK
+    ARITH | KC | NUMBER,              // IDIVK
+    ARITH | KC | INTEGER,             // BANDK
+    ARITH | KC | INTEGER,             // BORK
+    ARITH | KC | INTEGER,             // BXORK
+    ARITH,                            // SHRI
+    ARITH,                            // SHLI
+    ARITH | RC,                       // ADD
+    ARITH | RC,                       // SUB
+    ARITH | RC,                       // MUL
+    ARITH | RC,                       // MOD
+    ARITH | RC,                       // POW
+    ARITH | RC,                       // DIV
+    ARITH | RC,                       // IDIV
+    ARITH | RC,                       // BAND
+    ARITH | RC,                       // BOR
+    ARITH | RC,                       // BXOR
+    ARITH | RC,                       // SHL
+    ARITH | RC,                       // SHR
+    TEST | RB,                        // MMBIN
+    TEST,                             // MMBINI
+    TEST | KB,                        // MMBINK
+    UNARY,                            // UNM
+    UNARY,                            // BNOT
+    UNARY,                            // NOT
+    UNARY,                            // LEN
+    0,                                // CONCAT
+    RA,                               // CLOSE
+    TEST,                             // TBC
+    0,                                // JMP
+    TEST | RB,                        // EQ
+    TEST | RB,                        // LT
+    TEST | RB,                        // LE
+    TEST | KB,                        // EQK
+    TEST,                             // EQI
+    TEST,                             // LTI
+    TEST,                             // LEI
+    TEST,                             // GTI
+    TEST,                             // GEI
+    TEST,                             // TEST
+    ARITH,                            // TESTSET
+    RA,                               // CALL
+    RA,                               // TAILCALL
+    0,                                // RETURN
+    0,                                // RETURN0
+    TEST,                             // RETURN1
+    0,                                // FORLOOP
+    0,                                // FORPREP
+    0,                                // TFORPREP
+    0,                                // TFORCALL
+    0,                                // TFORLOOP
+    RA,                               // SETLIST
+    RA,                               // CLOSURE
+    RA,                               // VARARG
+    0,                                // VARARGPREP
+    0,                                // EXTRAARG
+];
 
 /// Is `o` a RETURN-family opcode?
 pub fn is_return(o: u8) -> bool {
-    matches!(o, OP_RETURN | OP_RETURN0 | OP_RETURN1)
+    (OP_RETURN..=OP_RETURN1).contains(&o)
+}
+
+/// Does this instruction own the EXTRAARG word after it?
+pub fn has_extra(i: u32) -> bool {
+    matches!(op(i), OP_LOADKX | OP_NEWTABLE) || (op(i) == OP_SETLIST && k(i))
 }
 
 /// `isOT`: the instruction leaves `L->top` set for the next one.
-pub fn is_ot(i: Instruction) -> bool {
+pub fn is_ot(i: u32) -> bool {
     match op(i) {
         OP_CALL | OP_VARARG => c(i) == 0,
-        OP_TAILCALL => true,
-        _ => false,
+        o => o == OP_TAILCALL,
     }
 }
 
 /// `isIT`: the instruction takes its count from `L->top` (B == 0). VARARGPREP is IT too
 /// (it reads the argument count left by the call), but it is checked on its own.
-pub fn is_it(i: Instruction) -> bool {
+pub fn is_it(i: u32) -> bool {
     matches!(op(i), OP_CALL | OP_TAILCALL | OP_RETURN | OP_SETLIST | OP_VARARGPREP) && b(i) == 0
 }
 
-/// Which metamethod instruction must follow an arithmetic/bitwise opcode, and which tag
-/// methods lcode.c pairs with it (`finishbinexpval`, `finishbinexpneg`, `codebini`).
-pub fn mm_pairing(o: u8) -> Option<(u8, &'static [u32])> {
-    const ADD_OR_SUB: &[u32] = &[TM_ADD, TM_SUB];
-    const SHR_OR_SHL: &[u32] = &[TM_SHR, TM_SHL];
-    const SHL: &[u32] = &[TM_SHL];
-    static BY_OP: [u32; 12] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
-    match o {
+/// Does metamethod instruction `mm` with event `tm` complete arithmetic/bitwise opcode
+/// `arith`, as lcode.c pairs them (`finishbinexpval`, `finishbinexpneg`, `codebini`)?
+pub fn pairs(arith: u8, mm: u8, tm: i32) -> bool {
+    match arith {
         // `x + I` and `x - I` (coded as ADDI with -I) both use ADDI.
-        OP_ADDI => Some((OP_MMBINI, ADD_OR_SUB)),
+        OP_ADDI => mm == OP_MMBINI && (tm == TM_ADD || tm == TM_SUB),
         // `x >> I`, and `x << I` coded as `x >> -I`.
-        OP_SHRI => Some((OP_MMBINI, SHR_OR_SHL)),
-        OP_SHLI => Some((OP_MMBINI, SHL)),
-        OP_ADDK..=OP_BXORK => {
-            let i = (o - OP_ADDK) as usize;
-            Some((OP_MMBINK, core::slice::from_ref(&BY_OP[i])))
-        }
-        OP_ADD..=OP_SHR => {
-            let i = (o - OP_ADD) as usize;
-            Some((OP_MMBIN, core::slice::from_ref(&BY_OP[i])))
-        }
-        _ => None,
+        OP_SHRI => mm == OP_MMBINI && (tm == TM_SHR || tm == TM_SHL),
+        OP_SHLI => mm == OP_MMBINI && tm == TM_SHL,
+        // By position: ADD..SHR and ADDK..BXORK are in ORDER TM from TM_ADD.
+        OP_ADDK..=OP_BXORK => mm == OP_MMBINK && tm == (arith - OP_ADDK) as i32 + TM_ADD,
+        OP_ADD..=OP_SHR => mm == OP_MMBIN && tm == (arith - OP_ADD) as i32 + TM_ADD,
+        _ => false,
     }
-}
-
-/// The opcode's name, or "?" for one out of range.
-pub fn name(o: u8) -> &'static str {
-    NAMES.get(o as usize).copied().unwrap_or("?")
 }

@@ -1,17 +1,18 @@
-//! rules.rs: the checks, one prototype at a time, in five passes:
+//! rules.rs: the code checks, one prototype at a time, in four passes (reader.rs has
+//! already checked the prototypes' shape and debug information):
 //!
-//! 1. shape and debug information (what lundump stores without checking);
-//! 2. every instruction alone (dead code included: ldebug.c's symbolic execution reads all
+//! 1. every instruction alone (dead code included: ldebug.c's symbolic execution reads all
 //!    of them): opcode, operand ranges, constant types, pairings with the neighbouring
 //!    instruction the VM reads or skips unconditionally, jump targets;
-//! 3. instructions whose entry the VM assumes (B=0 after a top-setting instruction, SELF's
+//! 2. instructions whose entry the VM assumes (B=0 after a top-setting instruction, SELF's
 //!    key register right after the LOADK that set it): they must not be jump targets;
-//! 4. numeric `for` bodies: single entry, and nothing inside may write the loop's internal
+//! 3. numeric `for` bodies: single entry, and nothing inside may write the loop's internal
 //!    registers (FORLOOP updates them with `chgivalue`/`chgfltvalue`, keeping their tag);
-//! 5. a flow analysis over the reachable code: to-be-closed variables (`luaF_newtbcupval`
+//! 4. a flow analysis over the reachable code: to-be-closed variables (`luaF_newtbcupval`
 //!    corrupts memory unless they are created in increasing stack order and closed before
-//!    the frame goes), open upvalues (a frame must close them before returning), and
-//!    SETLIST's table (`hvalue(R[A])` without a type check).
+//!    the frame goes), open upvalues (a frame must close them before returning), SETLIST's
+//!    table (`hvalue(R[A])` without a type check), and registers read before this
+//!    activation wrote them.
 //!
 //! Registers a GC finalizer may run over: NEWTABLE, CONCAT and CLOSURE run a GC step with
 //! `L->top` just above their result, so a finalizer's frame overwrites every register above
@@ -19,111 +20,110 @@
 //! them as writing every register from A up (like a call).
 
 use super::opcodes::*;
-use super::reader::{describe, Chunk, Constant, Proto};
-use super::{rule, Fail};
-use crate::text::Detail;
-use alloc::vec;
+use super::reader::{Chunk, Proto};
+use super::{Fail, Msg, NONE};
 use alloc::vec::Vec;
 
-/// `MAXUPVAL` (lparser.c).
-const MAXUPVAL: usize = 255;
-/// `MAXIWTHABS` (ldebug.h).
-const MAXIWTHABS: u64 = 128;
 /// Largest array size NEWTABLE and SETLIST may name (C + EXTRAARG * 256). Keeps
 /// `c += Ax * (MAXARG_C + 1)` (an `int`), SETLIST's `unsigned int last` (plus up to
 /// LUAI_MAXSTACK values) and `luaM_reallocvector`'s `n * sizeof(TValue)` in a 32-bit
 /// `size_t` far from overflow.
 const MAX_ARRAY: u64 = 1 << 26;
 /// Largest NEWTABLE B: `1 << (B - 1)` must fit in an `int`.
-const MAX_NEWTABLE_B: u32 = 31;
-/// A register range reaching "the top" (every register from some A up).
-const TOP: u32 = 255;
+const MAX_NEWTABLE_B: i32 = 31;
+/// "Every register from some A up", as the end of a register range.
+const TOP: i32 = 1 << 10;
+/// No registers.
+const EMPTY: (i32, i32) = (1, 0);
 
-pub fn check_chunk(chunk: &Chunk) -> Result<(), Fail> {
-    let Some(main) = chunk.protos.first() else {
-        return Err(Fail::chunk(rule::TRUNCATED, detail!("no main function")));
-    };
-    if chunk.main_nupvalues as usize != main.upvalues.len() {
-        return Err(Fail::new(
-            rule::MAIN_UPVALUES,
-            Some(0),
-            None,
-            detail!("the main closure has {} upvalues but its prototype {}", chunk.main_nupvalues, main.upvalues.len()),
-        ));
-    }
-    // Shapes and descriptors everywhere first: the code checks rely on them.
-    for (idx, f) in chunk.protos.iter().enumerate() {
-        let func = Func { chunk, idx: idx as u32, f, code: &f.code, ms: f.maxstacksize as u32 };
-        func.check_shape()?;
-        func.check_debug()?;
-    }
-    for (idx, f) in chunk.protos.iter().enumerate() {
-        let func = Func { chunk, idx: idx as u32, f, code: &f.code, ms: f.maxstacksize as u32 };
-        func.check_code()?;
+pub fn check_chunk(c: &Chunk) -> Result<(), Fail> {
+    let mut t = Scratch::default();
+    for (idx, f) in c.protos.iter().enumerate() {
+        let func = Func {
+            c,
+            idx: idx as u32,
+            f,
+            code: c.data.get(f.code..f.code + 4 * f.ncode as usize).unwrap_or_default(),
+            tags: c.tags.get(f.k..f.k + f.nk as usize).unwrap_or_default(),
+            ms: f.maxstacksize as i32,
+            vararg: f.is_vararg == 1,
+        };
+        func.check_code(&mut t)?;
     }
     Ok(())
 }
+
+/// Buffers for the checks, reused from one prototype to the next.
+#[derive(Default)]
+struct Scratch {
+    /// Per pc: jumped into (passes 1 and 2), then the innermost loop (3), then the block a
+    /// leader starts (4).
+    marks: Vec<u32>,
+    loops: Vec<Loop>,
+    /// Open loops (3), then blocks to visit (4).
+    stack: Vec<u32>,
+    /// Each block's first pc, with QUEUED while it waits on the stack.
+    leaders: Vec<u32>,
+    /// Each block's entry state.
+    states: Vec<State>,
+}
+
+/// What `ins` reads past either end of the code: opcode 127 is none.
+const NO_INS: u32 = 0x7f;
+
+/// A block waiting to be visited (pcs are below 2^31).
+const QUEUED: u32 = 1 << 31;
 
 /// 256 registers as bits.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
 struct Bits([u64; 4]);
 
 impl Bits {
-    fn set(&mut self, r: u32) {
-        if r < 256 {
-            self.0[(r >> 6) as usize] |= 1 << (r & 63);
+    /// Adds registers lo..=hi (none when hi < lo; clamped to 0..=255).
+    fn add(&mut self, lo: i32, hi: i32) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            *word |= mask(w, lo, hi);
         }
     }
-    fn has(&self, r: u32) -> bool {
-        r < 256 && self.0[(r >> 6) as usize] & (1 << (r & 63)) != 0
-    }
-    /// Registers lo..=hi.
-    fn range(lo: u32, hi: u32) -> Bits {
-        let mut m = Bits::default();
-        if lo > hi || lo > 255 {
-            return m;
+    /// Removes registers lo..=hi.
+    fn remove(&mut self, lo: i32, hi: i32) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            *word &= !mask(w, lo, hi);
         }
-        let hi = hi.min(255);
-        for w in 0..4u32 {
-            let (wlo, whi) = (w * 64, w * 64 + 63);
-            if hi < wlo || lo > whi {
-                continue;
+    }
+    /// The lowest of registers lo..=hi not in the set (256 if none).
+    fn missing(&self, lo: i32, hi: i32) -> u32 {
+        for (w, word) in self.0.iter().enumerate() {
+            let m = mask(w, lo, hi) & !word;
+            if m != 0 {
+                return w as u32 * 64 + m.trailing_zeros();
             }
-            let from = lo.max(wlo) - wlo;
-            let to = hi.min(whi) - wlo;
-            let ones = if to - from == 63 { u64::MAX } else { ((1u64 << (to - from + 1)) - 1) << from };
-            m.0[w as usize] = ones;
         }
-        m
+        256
     }
-    fn clear(&mut self, m: Bits) {
-        for w in 0..4 {
-            self.0[w] &= !m.0[w];
-        }
+    /// Does the set hold any of registers lo..=hi?
+    fn any(&self, lo: i32, hi: i32) -> bool {
+        self.0.iter().enumerate().any(|(w, word)| word & mask(w, lo, hi) != 0)
     }
-    fn intersects(&self, m: Bits) -> bool {
-        (0..4).any(|w| self.0[w] & m.0[w] != 0)
-    }
-    fn is_empty(&self) -> bool {
-        self.0 == [0; 4]
-    }
-    fn max(&self) -> Option<u32> {
-        (0..4).rev().find(|&w| self.0[w] != 0).map(|w| w as u32 * 64 + 63 - self.0[w].leading_zeros())
-    }
-    fn union(&mut self, m: Bits) {
-        for w in 0..4 {
-            self.0[w] |= m.0[w];
-        }
-    }
-    fn intersect(&mut self, m: Bits) {
-        for w in 0..4 {
-            self.0[w] &= m.0[w];
-        }
+}
+
+/// Registers lo..=hi among those of word `w` (64 * w up).
+fn mask(w: usize, lo: i32, hi: i32) -> u64 {
+    let base = w as i32 * 64;
+    below(hi + 1 - base) & !below(lo - base)
+}
+
+/// The bits below `n` (all for n >= 64, none for n <= 0).
+fn below(n: i32) -> u64 {
+    match n {
+        ..=0 => 0,
+        64.. => u64::MAX,
+        _ => (1 << n) - 1,
     }
 }
 
 /// The flow analysis' state before an instruction.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
 struct State {
     /// Registers that may hold a pending to-be-closed variable.
     tbc: Bits,
@@ -137,1069 +137,570 @@ struct State {
     init: Bits,
 }
 
-/// An edge of the control-flow graph: target pc, and whether it is the instruction's
-/// natural sequel (the next instruction, or the one after its EXTRAARG).
-#[derive(Clone, Copy, Default)]
-struct Edge {
-    to: u32,
-    natural: bool,
-}
-
-#[derive(Clone, Copy, Default)]
-struct Edges {
-    e: [Edge; 2],
-    n: usize,
-}
-
-impl Edges {
-    fn one(to: i64, natural: bool) -> EdgesBuilder {
-        EdgesBuilder { e: [(to, natural), (0, false)], n: 1 }
-    }
-    fn two(a: i64, an: bool, b: i64, bn: bool) -> EdgesBuilder {
-        EdgesBuilder { e: [(a, an), (b, bn)], n: 2 }
-    }
-    fn none() -> EdgesBuilder {
-        EdgesBuilder { e: [(0, false), (0, false)], n: 0 }
-    }
-    fn iter(&self) -> impl Iterator<Item = Edge> + '_ {
-        self.e.iter().take(self.n).copied()
+impl State {
+    /// The state where paths meet: what holds on any of them for `tbc` and `open`, on all
+    /// of them for `table` and `init`.
+    fn join(&mut self, o: &State) {
+        for w in 0..4 {
+            self.tbc.0[w] |= o.tbc.0[w];
+            self.open.0[w] |= o.open.0[w];
+            self.table.0[w] &= o.table.0[w];
+            self.init.0[w] &= o.init.0[w];
+        }
     }
 }
 
-/// Edges before their targets are checked.
-struct EdgesBuilder {
-    e: [(i64, bool); 2],
-    n: usize,
+/// The state of a block no path has reached yet: nothing `join` would change. No reached
+/// block has it: `table` never holds register 255 (NEWTABLE's A is below maxstacksize).
+const UNSEEN: State = State { tbc: Bits([0; 4]), open: Bits([0; 4]), table: Bits([!0; 4]), init: Bits([!0; 4]) };
+
+/// "No successor" in `edges`: no jump target can be computed as this (pcs are below 2^31,
+/// offsets below 2^25, and targets before pc 0 wrap to 2^32 - 2^25 and up).
+const NO_EDGE: u32 = 0xc000_0000;
+
+/// An instruction's successors, from `edges`: the first (the natural sequel, the next
+/// instruction or the one after its EXTRAARG, unless `!natural`) and a second, never
+/// natural; each NO_EDGE when absent.
+fn targets(e: u64) -> [u32; 2] {
+    [e as u32, (e >> 32) as u32]
+}
+
+/// Is the instruction's first successor its natural sequel?
+fn natural(i: u32) -> bool {
+    !matches!(op(i), OP_JMP | OP_LFALSESKIP | OP_TFORPREP)
 }
 
 /// A numeric for loop: FORPREP at `prep`, FORLOOP at `end`, body `prep+1..=end`.
 struct Loop {
     prep: u32,
     end: u32,
-    /// Index of the enclosing loop in the loop list, if any.
-    parent: Option<u32>,
+    /// Index of the enclosing loop in the loop list, or NONE.
+    parent: u32,
     /// Internal registers (A..A+2) of this loop and every enclosing one.
     protected: Bits,
 }
 
 struct Func<'a> {
-    chunk: &'a Chunk,
+    c: &'a Chunk<'a>,
     idx: u32,
     f: &'a Proto,
-    code: &'a [u32],
-    ms: u32,
+    /// The code's bytes.
+    code: &'a [u8],
+    /// The constants' tags.
+    tags: &'a [u8],
+    ms: i32,
+    vararg: bool,
 }
 
 impl<'a> Func<'a> {
-    fn fail(&self, rule: &'static str, pc: Option<usize>, detail: Detail) -> Fail {
-        Fail::new(rule, Some(self.idx), pc.map(|p| p as u32), detail)
+    fn fail(&self, msg: Msg, pc: u32, a: u32, b: u32) -> Fail {
+        Fail::new(msg, self.idx, pc, a, b)
     }
 
-    fn at(&self, rule: &'static str, pc: usize, detail: Detail) -> Fail {
-        self.fail(rule, Some(pc), detail)
-    }
-
-    fn ins(&self, pc: i64) -> Option<u32> {
-        if pc < 0 {
-            return None;
+    /// The instruction word at `pc`, or `NO_INS` past either end of the code.
+    fn ins(&self, pc: u32) -> u32 {
+        let at = pc as usize * 4;
+        match self.code.get(at..).and_then(|w| w.first_chunk::<4>()).filter(|_| pc < self.f.ncode) {
+            Some(w) => u32::from_le_bytes(*w),
+            None => NO_INS,
         }
-        self.code.get(pc as usize).copied()
     }
 
-    fn is_vararg(&self) -> bool {
-        self.f.is_vararg == 1
+    /// Is the word at `pc` the EXTRAARG of the instruction before it?
+    fn is_extra(&self, pc: u32) -> bool {
+        has_extra(self.ins(pc.wrapping_sub(1)))
     }
 
-    fn check_code(&self) -> Result<(), Fail> {
-        let n = self.code.len();
-        let Some(&last) = self.code.last() else {
-            return Err(self.fail(rule::CODE_END, None, detail!("empty code")));
-        };
+    fn check_code(&self, t: &mut Scratch) -> Result<(), Fail> {
+        let n = self.f.ncode;
+        if n == 0 {
+            return Err(self.fail(Msg::CodeEmpty, NONE, 0, 0));
+        }
+        let last = self.ins(n - 1);
         if !is_return(op(last)) {
-            return Err(self.at(rule::CODE_END, n - 1, detail!("code ends with {}, not a return", name(op(last)))));
+            return Err(self.fail(Msg::CodeEnd, n - 1, op(last) as u32, 0));
         }
-        let mut jumped_into = vec![false; n];
-        let mut loops: Vec<Loop> = Vec::new();
-        // Each instruction's checked successors (none for EXTRAARG words).
-        let mut edges: Vec<Edges> = vec![Edges::default(); n];
+        t.marks.clear();
+        t.marks.resize(n as usize, 0);
+        t.loops.clear();
         for pc in 0..n {
             if self.is_extra(pc) {
                 continue;
             }
-            let i = self.code[pc];
+            let i = self.ins(pc);
             self.check_instruction(pc, i)?;
-            edges[pc] = self.edges(pc, i)?;
-            for e in edges[pc].iter() {
-                if !e.natural {
-                    jumped_into[e.to as usize] = true;
+            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+                if to == NO_EDGE {
+                    continue;
+                }
+                if to >= n || self.is_extra(to) {
+                    return Err(self.fail(Msg::JumpTarget, pc, to, 0));
+                }
+                if to == 0 && self.vararg {
+                    return Err(self.fail(Msg::VarargJump, pc, 0, 0));
+                }
+                if let Some(m) = t.marks.get_mut(to as usize).filter(|_| j > 0 || !natural(i)) {
+                    *m = 1;
                 }
             }
             if op(i) == OP_FORPREP {
-                loops.push(Loop {
-                    prep: pc as u32,
-                    end: (pc as u32) + 1 + bx(i),
-                    parent: None,
-                    protected: Bits::range(a(i), a(i) + 2),
+                t.loops.push(Loop {
+                    prep: pc,
+                    end: pc + 1 + bx(i),
+                    parent: NONE,
+                    protected: {
+                        let mut p = Bits::default();
+                        p.add(a(i), a(i) + 2);
+                        p
+                    },
                 });
             }
         }
-        for pc in 0..n {
+        for (pc, &m) in t.marks.iter().enumerate() {
+            let pc = pc as u32;
             if !self.is_extra(pc) {
-                self.check_entry(pc, &jumped_into)?;
+                self.check_entry(pc, self.ins(pc), m != 0)?;
             }
         }
-        if !loops.is_empty() {
-            self.check_loops(&mut loops, &edges)?;
+        if !t.loops.is_empty() {
+            self.check_loops(t)?;
         }
-        self.check_flow(&edges)?;
-        Ok(())
+        self.check_flow(t)
     }
 
-    /// Prototype shape, and the upvalue descriptors against the enclosing prototype.
-    fn check_shape(&self) -> Result<(), Fail> {
-        let f = self.f;
-        if f.is_vararg > 1 {
-            return Err(self.fail(rule::VARARG_FLAG, None, detail!("is_vararg is {}", f.is_vararg)));
-        }
-        if f.numparams > f.maxstacksize {
-            return Err(self.fail(
-                rule::STACK_SIZE,
-                None,
-                detail!("{} parameters in a frame of {} registers", f.numparams, f.maxstacksize),
-            ));
-        }
-        if f.upvalues.len() > MAXUPVAL {
-            return Err(self.fail(rule::UPVALUE_COUNT, None, detail!("{} upvalues (at most 255)", f.upvalues.len())));
-        }
-        let parent = f.parent.and_then(|p| self.chunk.protos.get(p as usize));
-        for (n, u) in f.upvalues.iter().enumerate() {
-            if u.instack > 1 || u.kind > 3 {
-                return Err(self.fail(
-                    rule::UPVALUE_DESC,
-                    None,
-                    detail!("upvalue {}: instack {} kind {}", n, u.instack, u.kind),
-                ));
-            }
-            let Some(parent) = parent else { continue };
-            if u.instack == 1 && u.idx >= parent.maxstacksize {
-                return Err(self.fail(
-                    rule::UPVALUE_DESC,
-                    None,
-                    detail!("upvalue {} captures register {} of a {}-register parent", n, u.idx, parent.maxstacksize),
-                ));
-            }
-            if u.instack == 0 && u.idx as usize >= parent.upvalues.len() {
-                return Err(self.fail(
-                    rule::UPVALUE_DESC,
-                    None,
-                    detail!("upvalue {} copies upvalue {} of a parent with {}", n, u.idx, parent.upvalues.len()),
-                ));
-            }
+    /// Registers lo..=hi with hi < maxstacksize (nothing to check when hi < lo).
+    fn reg(&self, pc: u32, hi: i32) -> Result<(), Fail> {
+        if hi >= self.ms {
+            return Err(self.fail(Msg::Register, pc, hi as u32, self.ms as u32));
         }
         Ok(())
     }
 
-    /// Line information and local variables, as ldebug.c reads them.
-    fn check_debug(&self) -> Result<(), Fail> {
-        let f = self.f;
-        let n = self.code.len() as u64;
-        if f.sizelineinfo != 0 && f.sizelineinfo as u64 != n {
-            return Err(self.fail(
-                rule::DEBUG_LINEINFO,
-                None,
-                detail!("{} lineinfo entries for {} instructions", f.sizelineinfo, n),
-            ));
-        }
-        let abs = &f.abslineinfo;
-        if !abs.is_empty() && f.sizelineinfo == 0 {
-            return Err(self.fail(rule::DEBUG_ABSLINEINFO, None, detail!("absolute line info without line info")));
-        }
-        let mut prev: Option<u32> = None;
-        for (j, e) in abs.iter().enumerate() {
-            if e.pc as u64 >= n || prev.is_some_and(|p| e.pc <= p) {
-                return Err(self.fail(
-                    rule::DEBUG_ABSLINEINFO,
-                    None,
-                    detail!("entry {} has pc {} (out of order or range)", j, e.pc),
-                ));
-            }
-            prev = Some(e.pc);
-        }
-        // getbaseline: for pc >= abslineinfo[0].pc, entry pc/MAXIWTHABS - 1 must exist
-        // and not be past pc.
-        if let Some(first) = abs.first() {
-            let first = first.pc as u64;
-            let mut bucket: u64 = 0;
-            while (bucket + 1) * MAXIWTHABS < n {
-                let lo = ((bucket + 1) * MAXIWTHABS).max(first);
-                let hi = ((bucket + 2) * MAXIWTHABS).min(n);
-                if lo < hi {
-                    let ok = abs.get(bucket as usize).is_some_and(|e| e.pc as u64 <= lo);
-                    if !ok {
-                        return Err(self.fail(
-                            rule::DEBUG_ABSLINEINFO,
-                            None,
-                            detail!("no absolute line info at or before pc {} for ldebug's estimate", lo),
-                        ));
-                    }
-                }
-                bucket += 1;
-            }
-        }
-        for (j, v) in f.locvars.iter().enumerate() {
-            if !v.named || v.startpc > v.endpc || v.endpc as u64 > n {
-                return Err(self.fail(
-                    rule::DEBUG_LOCVARS,
-                    None,
-                    detail!("local {}: named {}, pcs {}..{}", j, v.named, v.startpc, v.endpc),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Is the word at `pc` the EXTRAARG of the instruction before it?
-    fn is_extra(&self, pc: usize) -> bool {
-        pc > 0 && self.ins(pc as i64 - 1).is_some_and(has_extra)
-    }
-
-    fn child(&self, i: u32) -> Option<&'a Proto> {
-        let c = *self.f.p.get(bx(i) as usize)?;
-        self.chunk.protos.get(c as usize)
-    }
-
-    fn reg(&self, pc: usize, r: u32, what: &'static str) -> Result<(), Fail> {
-        if r >= self.ms {
-            return Err(self.at(
-                rule::REGISTER,
-                pc,
-                detail!("{} register {} outside the frame of {} registers", what, r, self.ms),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Registers lo..=hi (nothing when hi < lo).
-    fn regs(&self, pc: usize, lo: u32, hi: i64, what: &'static str) -> Result<(), Fail> {
-        if hi >= lo as i64 && hi >= self.ms as i64 {
-            return Err(self.at(
-                rule::REGISTER,
-                pc,
-                detail!("{} registers {}..{} outside the frame of {} registers", what, lo, hi, self.ms),
-            ));
-        }
-        Ok(())
-    }
-
-    /// A register that may also be one past the last (a return's empty range).
-    fn level(&self, pc: usize, r: u32, what: &'static str) -> Result<(), Fail> {
-        if r > self.ms {
-            return Err(self.at(rule::REGISTER, pc, detail!("{} {} above the frame of {} registers", what, r, self.ms)));
-        }
-        Ok(())
-    }
-
-    fn konst(&self, pc: usize, x: u32) -> Result<Constant, Fail> {
-        match self.f.k.get(x as usize) {
-            Some(&k) => Ok(k),
-            None => Err(self.at(rule::CONSTANT_INDEX, pc, detail!("constant {} of {}", x, self.f.k.len()))),
-        }
-    }
-
-    fn konst_where(&self, pc: usize, x: u32, ok: fn(&Constant) -> bool, want: &'static str) -> Result<(), Fail> {
-        let k = self.konst(pc, x)?;
-        if !ok(&k) {
-            return Err(self.at(
-                rule::CONSTANT_TYPE,
-                pc,
-                detail!("constant {} is {}, {} needs {}", x, describe(&k), name(op(self.code[pc])), want),
-            ));
-        }
-        Ok(())
-    }
-
-    fn short_string(&self, pc: usize, x: u32) -> Result<(), Fail> {
-        self.konst_where(pc, x, |k| matches!(k, Constant::Str { short: true, .. }), "a short string")
-    }
-
-    /// RK(C): a constant with k, else a register.
-    fn rk(&self, pc: usize, i: u32) -> Result<(), Fail> {
-        if k(i) {
-            self.konst(pc, c(i)).map(|_| ())
-        } else {
-            self.reg(pc, c(i), "C")
-        }
-    }
-
-    fn upvalue(&self, pc: usize, u: u32) -> Result<(), Fail> {
-        if u as usize >= self.f.upvalues.len() {
-            return Err(self.at(rule::UPVALUE_INDEX, pc, detail!("upvalue {} of {}", u, self.f.upvalues.len())));
+    /// Constant `x`, of the type `want` asks for (opcodes.rs, `STRING`...).
+    fn konst(&self, pc: u32, x: u32, want: u32) -> Result<(), Fail> {
+        let Some(&t) = self.tags.get(x as usize) else {
+            return Err(self.fail(Msg::KIndex, pc, x, self.f.nk));
+        };
+        if t as u32 & (want >> 16 & 0xff) != want >> 24 {
+            return Err(self.fail(Msg::KType, pc, x, t as u32));
         }
         Ok(())
     }
 
     /// The instruction after `pc`, which must be an EXTRAARG; returns its Ax.
-    fn extra(&self, pc: usize, i: u32) -> Result<u32, Fail> {
-        match self.ins(pc as i64 + 1) {
-            Some(x) if op(x) == OP_EXTRAARG => Ok(ax(x)),
-            _ => Err(self.at(rule::EXTRAARG, pc, detail!("{} not followed by EXTRAARG", name(op(i))))),
+    fn extra(&self, pc: u32, i: u32) -> Result<u32, Fail> {
+        match self.ins(pc + 1) {
+            x if op(x) == OP_EXTRAARG => Ok(ax(x)),
+            _ => Err(self.fail(Msg::NoExtra, pc, op(i) as u32, 0)),
         }
     }
 
-    /// The C a RETURN/TAILCALL must carry: numparams + 1 in a vararg function, else 0.
-    fn vararg_c(&self, pc: usize, i: u32) -> Result<(), Fail> {
-        let want = if self.is_vararg() { self.f.numparams as u32 + 1 } else { 0 };
-        if c(i) != want {
-            return Err(self.at(
-                rule::VARARG_RETURN,
-                pc,
-                detail!("{} has C {} but the function needs {}", name(op(i)), c(i), want),
-            ));
+    /// NEWTABLE's and SETLIST's array size or index, C + EXTRAARG * 256.
+    fn array_size(&self, pc: u32, x: u32, c: i32) -> Result<(), Fail> {
+        if x as u64 * 256 + c as u64 > MAX_ARRAY {
+            return Err(self.fail(Msg::ArraySize, pc, x, c as u32));
         }
         Ok(())
     }
 
-    /// Everything that can be checked on an instruction and its fixed neighbours.
-    fn check_instruction(&self, pc: usize, i: u32) -> Result<(), Fail> {
+    /// Everything that can be checked on an instruction and its fixed neighbours. The
+    /// order of the checks decides which rule a chunk breaking several is refused by.
+    fn check_instruction(&self, pc: u32, i: u32) -> Result<(), Fail> {
         let o = op(i);
         let (ra, rb, rc) = (a(i), b(i), c(i));
-        if o >= NUM_OPCODES {
-            return Err(self.at(rule::OPCODE, pc, detail!("opcode {} (there are {})", o, NUM_OPCODES)));
-        }
-        if pc == 0 && self.is_vararg() && o != OP_VARARGPREP {
-            return Err(self.at(rule::VARARGPREP, pc, detail!("vararg function does not start with VARARGPREP")));
+        let Some(&d) = OPERANDS.get(o as usize) else {
+            return Err(self.fail(Msg::Opcode, pc, o as u32, 0));
+        };
+        let numparams = self.f.numparams as u32;
+        if pc == 0 && self.vararg && o != OP_VARARGPREP {
+            return Err(self.fail(Msg::VarargPrep, pc, ra as u32, numparams));
         }
         match o {
-            OP_MOVE => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
+            OP_CONCAT if rb < 2 => return Err(self.fail(Msg::ConcatCount, pc, rb as u32, 0)),
+            OP_VARARG if !self.vararg => return Err(self.fail(Msg::VarargOp, pc, 0, 0)),
+            _ => {}
+        }
+        // A, B, and the register ranges from A: their highest register. (RETURN and
+        // RETURN0 with no values may name A = maxstacksize, one past the last register.)
+        let mut hi = match o {
+            OP_LOADNIL => ra + rb,
+            OP_SELF => ra + 1,
+            OP_CONCAT | OP_TAILCALL => ra + rb - 1,
+            OP_CALL => (ra + rb - 1).max(ra + rc - 2),
+            OP_RETURN => ra + rb.max(1) - 2,
+            OP_RETURN0 => ra - 1,
+            OP_FORLOOP | OP_FORPREP | OP_TFORPREP => ra + 3,
+            OP_TFORCALL => (ra + 6).max(ra + 3 + rc),
+            OP_TFORLOOP => ra + 4,
+            OP_SETLIST => ra + rb,
+            OP_VARARG => ra + rc - 2,
+            _ => -1,
+        };
+        if d & RA != 0 {
+            hi = hi.max(ra);
+        }
+        if d & RB != 0 {
+            hi = hi.max(rb);
+        }
+        self.reg(pc, hi)?;
+        if d & (UA | UB) != 0 {
+            let u = (if d & UA != 0 { ra } else { rb }) as u32;
+            if u >= self.f.nup {
+                return Err(self.fail(Msg::UpIndex, pc, u, self.f.nup));
             }
-            OP_LOADI | OP_LOADF | OP_LOADFALSE | OP_LFALSESKIP | OP_LOADTRUE => self.reg(pc, ra, "A")?,
-            OP_LOADK => {
-                self.reg(pc, ra, "A")?;
-                self.konst(pc, bx(i))?;
-            }
+        }
+        if d & KB != 0 {
+            self.konst(pc, rb as u32, d)?;
+        }
+        if d & KBX != 0 {
+            self.konst(pc, bx(i), 0)?;
+        }
+        if d & KC != 0 || (d & RK != 0 && k(i)) {
+            self.konst(pc, rc as u32, if d & KB != 0 { 0 } else { d })?;
+        } else if d & (RC | RK) != 0 {
+            self.reg(pc, rc)?;
+        }
+        let next = self.ins(pc + 1);
+        let vararg_c = if self.vararg { numparams as i32 + 1 } else { 0 };
+        match o {
             OP_LOADKX => {
-                self.reg(pc, ra, "A")?;
                 let x = self.extra(pc, i)?;
-                self.konst(pc, x)?;
-            }
-            OP_LOADNIL => self.regs(pc, ra, ra as i64 + rb as i64, "LOADNIL")?,
-            OP_GETUPVAL | OP_SETUPVAL => {
-                self.reg(pc, ra, "A")?;
-                self.upvalue(pc, rb)?;
-            }
-            OP_GETTABUP => {
-                self.reg(pc, ra, "A")?;
-                self.upvalue(pc, rb)?;
-                self.short_string(pc, rc)?;
-            }
-            OP_GETTABLE => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
-                self.reg(pc, rc, "C")?;
-            }
-            OP_GETI => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
-            }
-            OP_GETFIELD => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
-                self.short_string(pc, rc)?;
-            }
-            OP_SETTABUP => {
-                self.upvalue(pc, ra)?;
-                self.short_string(pc, rb)?;
-                self.rk(pc, i)?;
-            }
-            OP_SETTABLE => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
-                self.rk(pc, i)?;
-            }
-            OP_SETI => {
-                self.reg(pc, ra, "A")?;
-                self.rk(pc, i)?;
-            }
-            OP_SETFIELD => {
-                self.reg(pc, ra, "A")?;
-                self.short_string(pc, rb)?;
-                self.rk(pc, i)?;
+                self.konst(pc, x, 0)?;
             }
             OP_NEWTABLE => {
-                self.reg(pc, ra, "A")?;
                 let x = self.extra(pc, i)?;
                 if rb > MAX_NEWTABLE_B {
-                    return Err(self.at(rule::TABLE_SIZE, pc, detail!("hash size 2^{} too large", rb as i32 - 1)));
+                    return Err(self.fail(Msg::HashSize, pc, rb as u32 - 1, 0));
                 }
                 if k(i) {
-                    let size = x as u64 * (MAXARG_C as u64 + 1) + rc as u64;
-                    if size > MAX_ARRAY {
-                        return Err(self.at(rule::TABLE_SIZE, pc, detail!("array size {} too large", size)));
-                    }
+                    self.array_size(pc, x, rc)?;
                 } else if x != 0 {
-                    return Err(self.at(rule::EXTRAARG, pc, detail!("NEWTABLE without k has EXTRAARG {}", x)));
-                }
-            }
-            OP_SELF => {
-                self.regs(pc, ra, ra as i64 + 1, "SELF")?;
-                self.reg(pc, rb, "B")?;
-                if k(i) {
-                    self.konst_where(pc, rc, |k| matches!(k, Constant::Str { .. }), "a string")?;
-                } else {
-                    self.reg(pc, rc, "C")?;
+                    return Err(self.fail(Msg::BadExtra, pc, x, 0));
                 }
             }
             OP_ADDI..=OP_SHR => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
-                match o {
-                    OP_ADDK..=OP_IDIVK => {
-                        self.konst_where(pc, rc, |k| matches!(k, Constant::Int(_) | Constant::Float(_)), "a number")?
-                    }
-                    OP_BANDK..=OP_BXORK => self.konst_where(pc, rc, |k| matches!(k, Constant::Int(_)), "an integer")?,
-                    OP_ADD..=OP_SHR => self.reg(pc, rc, "C")?,
-                    _ => {} // ADDI, SHRI, SHLI: sC is an immediate
-                }
-                let Some((mm, tms)) = mm_pairing(o) else {
-                    return Err(self.at(rule::OPCODE, pc, detail!("internal: no metamethod pairing")));
-                };
-                let ok = self.ins(pc as i64 + 1).is_some_and(|n| op(n) == mm && tms.contains(&c(n)));
-                if !ok {
-                    return Err(self.at(
-                        rule::MMBIN_PAIRING,
-                        pc,
-                        detail!("{} not followed by {} with a matching event", name(o), name(mm)),
-                    ));
+                if !pairs(o, op(next), c(next)) {
+                    return Err(self.fail(Msg::MmbinNext, pc, o as u32, 0));
                 }
             }
-            OP_MMBIN | OP_MMBINI | OP_MMBINK => {
-                self.reg(pc, ra, "A")?;
-                match o {
-                    OP_MMBIN => self.reg(pc, rb, "B")?,
-                    OP_MMBINK => {
-                        self.konst(pc, rb)?;
-                    }
-                    _ => {}
-                }
-                let prev = self.ins(pc as i64 - 1).filter(|_| !self.is_extra(pc - 1));
-                let ok = prev.and_then(|p| mm_pairing(op(p))).is_some_and(|(mm, tms)| mm == o && tms.contains(&rc));
-                if !ok {
-                    return Err(self.at(
-                        rule::MMBIN_PAIRING,
-                        pc,
-                        detail!("{} (event {}) does not follow a matching arithmetic instruction", name(o), rc),
-                    ));
+            OP_MMBIN..=OP_MMBINK => {
+                let prev = self.ins(pc.wrapping_sub(1));
+                if self.is_extra(pc.wrapping_sub(1)) || !pairs(op(prev), o, rc) {
+                    return Err(self.fail(Msg::MmbinPrev, pc, rc as u32, 0));
                 }
             }
-            OP_UNM | OP_BNOT | OP_NOT | OP_LEN => {
-                self.reg(pc, ra, "A")?;
-                self.reg(pc, rb, "B")?;
-            }
-            OP_CONCAT => {
-                if rb < 2 {
-                    return Err(self.at(rule::CONCAT_COUNT, pc, detail!("CONCAT of {} values", rb)));
-                }
-                self.regs(pc, ra, ra as i64 + rb as i64 - 1, "CONCAT")?;
-            }
-            OP_CLOSE | OP_TBC => self.reg(pc, ra, "A")?,
-            OP_JMP => {}
             OP_EQ..=OP_TESTSET => {
-                self.reg(pc, ra, "A")?;
-                match o {
-                    OP_EQ | OP_LT | OP_LE | OP_TESTSET => self.reg(pc, rb, "B")?,
-                    OP_EQK => {
-                        self.konst(pc, rb)?;
-                    }
-                    _ => {}
-                }
-                if self.ins(pc as i64 + 1).is_none_or(|n| op(n) != OP_JMP) {
-                    return Err(self.at(rule::TEST_JUMP, pc, detail!("{} not followed by JMP", name(o))));
+                if op(next) != OP_JMP {
+                    return Err(self.fail(Msg::TestJump, pc, 0, 0));
                 }
             }
-            OP_CALL | OP_TAILCALL => {
-                self.reg(pc, ra, "A")?;
-                if rb > 0 {
-                    self.regs(pc, ra, ra as i64 + rb as i64 - 1, "argument")?;
+            OP_TAILCALL | OP_RETURN => {
+                // C moves the frame base back over the varargs.
+                if rc != vararg_c {
+                    return Err(self.fail(Msg::VarargC, pc, rc as u32, vararg_c as u32));
                 }
-                if o == OP_CALL {
-                    if rc > 1 {
-                        self.regs(pc, ra, ra as i64 + rc as i64 - 2, "result")?;
-                    }
-                } else {
-                    self.vararg_c(pc, i)?;
-                }
-            }
-            OP_RETURN => {
-                if rb >= 2 {
-                    self.regs(pc, ra, ra as i64 + rb as i64 - 2, "returned")?;
-                } else {
-                    self.level(pc, ra, "RETURN level")?;
-                }
-                self.vararg_c(pc, i)?;
             }
             OP_RETURN0 | OP_RETURN1 => {
-                if o == OP_RETURN0 {
-                    self.level(pc, ra, "RETURN0 level")?;
-                } else {
-                    self.reg(pc, ra, "A")?;
-                }
-                if self.is_vararg() {
-                    return Err(self.at(rule::VARARG_RETURN, pc, detail!("{} in a vararg function", name(o))));
+                if self.vararg {
+                    return Err(self.fail(Msg::VarargReturn, pc, 0, 0));
                 }
             }
-            OP_FORPREP | OP_FORLOOP => {
-                self.regs(pc, ra, ra as i64 + 3, "for-loop")?;
-                self.check_forloop_pairing(pc, i)?;
-            }
-            OP_TFORPREP | OP_TFORCALL | OP_TFORLOOP => {
-                match o {
-                    OP_TFORPREP => self.regs(pc, ra, ra as i64 + 3, "generic-for")?,
-                    OP_TFORCALL => {
-                        self.regs(pc, ra, ra as i64 + 6, "generic-for call")?;
-                        self.regs(pc, ra + 4, ra as i64 + 3 + rc as i64, "generic-for result")?;
-                    }
-                    _ => self.regs(pc, ra, ra as i64 + 4, "generic-for")?,
-                }
-                self.check_tforloop_pairing(pc, i)?;
-            }
+            OP_FORLOOP..=OP_TFORLOOP => self.check_pairing(pc, i)?,
             OP_SETLIST => {
-                self.reg(pc, ra, "A")?;
-                if rb > 0 {
-                    self.regs(pc, ra, ra as i64 + rb as i64, "SETLIST")?;
-                }
                 let x = if k(i) { self.extra(pc, i)? } else { 0 };
-                let first = x as u64 * (MAXARG_C as u64 + 1) + rc as u64;
-                if first > MAX_ARRAY {
-                    return Err(self.at(rule::TABLE_SIZE, pc, detail!("SETLIST at index {}", first)));
-                }
+                self.array_size(pc, x, rc)?;
             }
             OP_CLOSURE => {
-                self.reg(pc, ra, "A")?;
-                if bx(i) as usize >= self.f.p.len() {
-                    return Err(self.at(rule::PROTO_INDEX, pc, detail!("prototype {} of {}", bx(i), self.f.p.len())));
-                }
-            }
-            OP_VARARG => {
-                if !self.is_vararg() {
-                    return Err(self.at(rule::VARARG_OP, pc, detail!("VARARG in a function that is not vararg")));
-                }
-                self.reg(pc, ra, "A")?;
-                if rc > 1 {
-                    self.regs(pc, ra, ra as i64 + rc as i64 - 2, "VARARG")?;
+                if bx(i) >= self.f.np {
+                    return Err(self.fail(Msg::ProtoIndex, pc, bx(i), self.f.np));
                 }
             }
             OP_VARARGPREP => {
-                if pc != 0 || !self.is_vararg() {
-                    return Err(self.at(
-                        rule::VARARGPREP,
-                        pc,
-                        detail!("VARARGPREP not the first instruction of a vararg function"),
-                    ));
-                }
-                if ra != self.f.numparams as u32 {
-                    return Err(self.at(
-                        rule::VARARGPREP,
-                        pc,
-                        detail!("VARARGPREP {} in a function of {} parameters", ra, self.f.numparams),
-                    ));
+                if pc != 0 || !self.vararg || ra as u32 != numparams {
+                    return Err(self.fail(Msg::VarargPrep, pc, ra as u32, numparams));
                 }
             }
-            _ => {
-                // OP_EXTRAARG where no instruction takes one.
-                return Err(self.at(
-                    rule::EXTRAARG,
-                    pc,
-                    detail!("EXTRAARG not after LOADKX, NEWTABLE or SETLIST with k"),
-                ));
-            }
+            // Where no instruction takes one.
+            OP_EXTRAARG => return Err(self.fail(Msg::BadExtra, pc, ax(i), 0)),
+            _ => {}
         }
         Ok(())
     }
 
-    /// FORPREP jumps (when the loop does not run) past a FORLOOP with the same A, whose
-    /// back jump returns just after the FORPREP.
-    fn check_forloop_pairing(&self, pc: usize, i: u32) -> Result<(), Fail> {
-        let (prep, end) = if op(i) == OP_FORPREP {
-            (pc as i64, pc as i64 + 1 + bx(i) as i64)
-        } else {
-            (pc as i64 - bx(i) as i64, pc as i64)
-        };
-        let ok = match (self.ins(prep), self.ins(end)) {
-            (Some(p), Some(e)) => {
-                op(p) == OP_FORPREP
-                    && op(e) == OP_FORLOOP
-                    && a(p) == a(i)
-                    && a(e) == a(i)
-                    && prep + 1 + bx(p) as i64 == end
-                    && end - bx(e) as i64 == prep
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(self.at(
-                rule::FORPREP_PAIRING,
-                pc,
-                detail!("{} {} {} is not paired", name(op(i)), a(i), bx(i)),
-            ));
-        }
-        Ok(())
-    }
-
-    /// TFORPREP jumps to a TFORCALL with the same A, followed by a TFORLOOP with the same A
-    /// whose back jump returns just after the TFORPREP.
-    fn check_tforloop_pairing(&self, pc: usize, i: u32) -> Result<(), Fail> {
-        let call = match op(i) {
-            OP_TFORPREP => pc as i64 + 1 + bx(i) as i64,
-            OP_TFORCALL => pc as i64,
-            _ => pc as i64 - 1,
-        };
-        let ok = match (self.ins(call), self.ins(call + 1)) {
-            (Some(tc), Some(tl))
-                if op(tc) == OP_TFORCALL && op(tl) == OP_TFORLOOP && a(tc) == a(i) && a(tl) == a(i) =>
-            {
-                if op(i) == OP_TFORCALL {
-                    true // the TFORLOOP's own check finds the TFORPREP
-                } else {
-                    let prep = call + 1 - bx(tl) as i64;
-                    self.ins(prep)
-                        .is_some_and(|p| op(p) == OP_TFORPREP && a(p) == a(i) && prep + 1 + bx(p) as i64 == call)
-                }
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(self.at(rule::TFORPREP_PAIRING, pc, detail!("{} {} is not paired", name(op(i)), a(i))));
-        }
-        Ok(())
-    }
-
-    /// The instruction's successors, each checked to be an instruction of this function.
-    fn edges(&self, pc: usize, i: u32) -> Result<Edges, Fail> {
-        let p = pc as i64;
+    /// The for loops' pairings, all on the same A. A numeric loop is a FORPREP jumping (when
+    /// the loop does not run) past the FORLOOP at x, whose back jump returns just after
+    /// that FORPREP. A generic loop is a TFORPREP jumping to the TFORCALL at x, followed by
+    /// a TFORLOOP whose back jump returns just after the TFORPREP.
+    fn check_pairing(&self, pc: u32, i: u32) -> Result<(), Fail> {
         let o = op(i);
-        let b = match o {
-            OP_JMP => Edges::one(p + 1 + sj(i), false),
-            OP_EQ..=OP_TESTSET => Edges::two(p + 1, true, p + 2, false),
-            OP_LFALSESKIP => Edges::one(p + 2, false),
-            OP_ADDI..=OP_SHR => Edges::two(p + 1, true, p + 2, false),
-            OP_LOADKX | OP_NEWTABLE => Edges::one(p + 2, true),
-            OP_SETLIST if k(i) => Edges::one(p + 2, true),
-            OP_FORPREP => Edges::two(p + 1, true, p + 2 + bx(i) as i64, false),
-            OP_FORLOOP | OP_TFORLOOP => Edges::two(p + 1, true, p + 1 - bx(i) as i64, false),
-            OP_TFORPREP => Edges::one(p + 1 + bx(i) as i64, false),
+        let generic = o >= OP_TFORPREP;
+        let x = match o {
+            OP_FORPREP | OP_TFORPREP => pc + 1 + bx(i),
+            OP_TFORLOOP => pc.wrapping_sub(1),
+            _ => pc,
+        };
+        let (prep_op, loop_op, end) =
+            if generic { (OP_TFORPREP, OP_TFORLOOP, x.wrapping_add(1)) } else { (OP_FORPREP, OP_FORLOOP, x) };
+        let l = self.ins(end);
+        let prep = end.wrapping_sub(bx(l));
+        let p = self.ins(prep);
+        let same = |w: u32, o: u8| op(w) == o && a(w) == a(i);
+        let ok = (!generic || same(self.ins(x), OP_TFORCALL))
+            && same(l, loop_op)
+            // A TFORCALL is checked through its TFORLOOP.
+            && (o == OP_TFORCALL || (same(p, prep_op) && prep + 1 + bx(p) == x && (o != OP_FORPREP || prep == pc)));
+        if !ok {
+            return Err(self.fail(if generic { Msg::TForPairing } else { Msg::ForPairing }, pc, a(i) as u32, bx(i)));
+        }
+        Ok(())
+    }
+
+    /// The instruction's successors (unchecked), for `targets`.
+    fn edges(&self, pc: u32, i: u32) -> u64 {
+        let next = pc.wrapping_add(1);
+        let skip = pc.wrapping_add(2);
+        let bx = bx(i);
+        let (first, second) = match op(i) {
+            OP_JMP => (next.wrapping_add(ax(i)).wrapping_sub(OFFSET_SJ), NO_EDGE),
+            OP_EQ..=OP_TESTSET | OP_ADDI..=OP_SHR => (next, skip),
+            OP_LFALSESKIP | OP_LOADKX | OP_NEWTABLE => (skip, NO_EDGE),
+            OP_SETLIST if k(i) => (skip, NO_EDGE),
+            OP_FORPREP => (next, skip.wrapping_add(bx)),
+            OP_FORLOOP | OP_TFORLOOP => (next, next.wrapping_sub(bx)),
+            OP_TFORPREP => (next.wrapping_add(bx), NO_EDGE),
             // A tail-called C function that yields comes back to the instruction after the
             // TAILCALL (ldo.c `unroll`), so TAILCALL falls through like a CALL.
-            OP_RETURN | OP_RETURN0 | OP_RETURN1 | OP_EXTRAARG => Edges::none(),
-            _ => Edges::one(p + 1, true),
+            OP_RETURN..=OP_RETURN1 | OP_EXTRAARG => (NO_EDGE, NO_EDGE),
+            _ => (next, NO_EDGE),
         };
-        let mut out = Edges { n: b.n, ..Edges::default() };
-        for j in 0..b.n {
-            let (to, natural) = b.e[j];
-            if to < 0 || to >= self.code.len() as i64 {
-                return Err(self.at(rule::JUMP_TARGET, pc, detail!("{} goes to pc {}, outside the code", name(o), to)));
-            }
-            if self.is_extra(to as usize) {
-                return Err(self.at(rule::JUMP_TARGET, pc, detail!("{} goes to pc {}, an EXTRAARG", name(o), to)));
-            }
-            if to == 0 && self.is_vararg() {
-                return Err(self.at(rule::VARARGPREP, pc, detail!("{} goes back to VARARGPREP", name(o))));
-            }
-            out.e[j] = Edge { to: to as u32, natural };
-        }
-        Ok(out)
+        first as u64 | (second as u64) << 32
     }
 
     /// Instructions that rely on the one before them having run just before.
-    fn check_entry(&self, pc: usize, jumped_into: &[bool]) -> Result<(), Fail> {
-        let i = self.code[pc];
+    fn check_entry(&self, pc: u32, i: u32, entered: bool) -> Result<(), Fail> {
         let o = op(i);
-        let entered = jumped_into.get(pc).copied().unwrap_or(true);
-        // isOT(previous) == isIT(this) (lcode.c's luaK_finish asserts it).
+        let prev = self.ins(pc.wrapping_sub(1));
+        // isOT(previous) == isIT(this) (lcode.c's luaK_finish asserts it); the values counted
+        // from the top start above A (at A for RETURN). After a TAILCALL (reached when a
+        // tail-called C function yielded and was resumed) the top is the end of its
+        // results, which start at its A.
         if o != OP_VARARGPREP {
-            let prev = self.ins(pc as i64 - 1);
-            let it = is_it(i);
-            if prev.is_some_and(is_ot) != it {
-                return Err(self.at(
-                    rule::TOP_USE,
-                    pc,
-                    if it {
-                        detail!("{} with B=0 does not follow an instruction that sets the top", name(o))
-                    } else {
-                        detail!("{} does not use the top {} left", name(o), prev.map(|p| name(op(p))).unwrap_or("?"))
-                    },
-                ));
-            }
-            if let (true, Some(prev)) = (it, prev) {
-                if entered {
-                    return Err(self.at(rule::TOP_USE, pc, detail!("{} with B=0 is a jump target", name(o))));
-                }
-                // The values counted from the top start above A (at A for RETURN). After a
-                // TAILCALL (reached when a tail-called C function yielded and was resumed)
-                // the top is the end of its results, which start at its A.
-                let ok = match o {
-                    OP_RETURN => a(prev) >= a(i),
-                    _ => a(prev) > a(i),
-                };
-                if !ok {
-                    return Err(self.at(
-                        rule::TOP_USE,
-                        pc,
-                        detail!("{} {} uses a top set from register {}", name(o), a(i), a(prev)),
-                    ));
-                }
+            let base = a(prev);
+            let bad = if is_it(i) {
+                pc == 0 || entered || !(base > a(i) || (o == OP_RETURN && base == a(i))) || !is_ot(prev)
+            } else {
+                is_ot(prev)
+            };
+            if bad {
+                return Err(self.fail(Msg::TopUse, pc, a(i) as u32, base as u32));
             }
         }
         // SELF with a register key: `tsvalue(R[C])` reads it as a string unchecked, so
         // the key must come from the LOADK/LOADKX of a string just before.
         if o == OP_SELF && !k(i) {
             let key = c(i);
-            let loaded = |x: u32| matches!(self.f.k.get(x as usize), Some(Constant::Str { .. }));
-            let by_loadk = self.ins(pc as i64 - 1).is_some_and(|p| op(p) == OP_LOADK && a(p) == key && loaded(bx(p)))
-                && !self.is_extra(pc - 1);
-            let by_loadkx = pc >= 2
-                && self.ins(pc as i64 - 2).is_some_and(|p| op(p) == OP_LOADKX && a(p) == key)
-                && self.ins(pc as i64 - 1).is_some_and(|x| op(x) == OP_EXTRAARG && loaded(ax(x)));
+            let loaded = |x: u32| self.tags.get(x as usize).is_some_and(|t| t & 0xf == 4);
+            let p = self.ins(pc.wrapping_sub(2));
+            let by_loadk =
+                op(prev) == OP_LOADK && a(prev) == key && loaded(bx(prev)) && !self.is_extra(pc.wrapping_sub(1));
+            let by_loadkx = op(p) == OP_LOADKX && a(p) == key && op(prev) == OP_EXTRAARG && loaded(ax(prev));
             if entered || !(by_loadk || by_loadkx) {
-                return Err(self.at(
-                    rule::SELF_KEY,
-                    pc,
-                    detail!("SELF key register {} is not a string loaded just before", key),
-                ));
+                return Err(self.fail(Msg::SelfKey, pc, key as u32, 0));
             }
         }
         Ok(())
     }
 
-    /// Registers an instruction may overwrite (lo..=hi; TOP for "every register from lo").
-    fn writes(&self, pc: usize, i: u32) -> Option<(u32, u32)> {
-        let ra = a(i);
-        Some(match op(i) {
-            OP_MOVE
-            | OP_LOADI
-            | OP_LOADF
-            | OP_LOADK
-            | OP_LOADKX
-            | OP_LOADFALSE
-            | OP_LFALSESKIP
-            | OP_LOADTRUE
-            | OP_GETUPVAL
-            | OP_GETTABUP
-            | OP_GETTABLE
-            | OP_GETI
-            | OP_GETFIELD
-            | OP_ADDI..=OP_SHR
-            | OP_UNM
-            | OP_BNOT
-            | OP_NOT
-            | OP_LEN
-            | OP_TESTSET => (ra, ra),
-            OP_LOADNIL => (ra, ra + b(i)),
-            OP_SELF => (ra, ra + 1),
+    /// A CLOSURE's upvalue descriptors (instack, idx, kind): those with instack 1 capture
+    /// register idx of this frame.
+    fn upvals(&self, i: u32) -> &'a [u8] {
+        let c = self.c;
+        let child = c.kids.get(self.f.p + bx(i) as usize).and_then(|&k| c.protos.get(k as usize));
+        child.and_then(|p| c.data.get(p.up..p.up + 3 * p.nup as usize)).unwrap_or_default()
+    }
+
+    /// Registers an instruction may overwrite (TOP: every register from lo up), and those
+    /// it writes on every path (both lo..=hi).
+    fn effects(&self, pc: u32, i: u32) -> [(i32, i32); 2] {
+        let (ra, rb, rc) = (a(i), b(i), c(i));
+        let d = OPERANDS.get(op(i) as usize).copied().unwrap_or(0);
+        match op(i) {
+            _ if d & WA != 0 => [(ra, ra), if d & IA != 0 { (ra, ra) } else { EMPTY }],
+            OP_LOADNIL => [(ra, ra + rb); 2],
+            OP_SELF => [(ra, ra + 1); 2],
             // A GC step runs with the top at A + 1: a finalizer's frame covers the rest.
-            OP_NEWTABLE | OP_CLOSURE | OP_CONCAT | OP_CALL | OP_TAILCALL => (ra, TOP),
-            OP_TFORCALL => (ra + 4, TOP),
-            OP_TFORLOOP => (ra + 2, ra + 2),
-            OP_FORPREP | OP_FORLOOP => (ra, ra + 3),
-            OP_VARARG => match c(i) {
-                0 => (ra, TOP),
-                1 => return None,
-                n => (ra, ra + n - 2),
-            },
+            OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => [(ra, TOP), (ra, ra)],
+            OP_CALL => [(ra, TOP), (ra, ra + rc - 2)],
+            OP_TAILCALL => [(ra, TOP), EMPTY],
+            OP_TFORCALL => [(ra + 4, TOP), (ra + 4, ra + 3 + rc)],
+            OP_TFORLOOP => [(ra + 2, ra + 2), EMPTY],
+            OP_FORPREP | OP_FORLOOP => [(ra, ra + 3), EMPTY],
+            OP_VARARG => [(ra, if rc == 0 { TOP } else { ra + rc - 2 }), (ra, ra + rc - 2)],
             // The metamethod's result goes to the arithmetic instruction's A.
-            OP_MMBIN | OP_MMBINI | OP_MMBINK => {
-                let prev = self.ins(pc as i64 - 1)?;
-                (a(prev), a(prev))
+            OP_MMBIN..=OP_MMBINK => {
+                let p = a(self.ins(pc.wrapping_sub(1)));
+                [(p, p); 2]
             }
-            _ => return None,
-        })
+            _ => [EMPTY; 2],
+        }
     }
 
     /// Numeric for loops: properly nested, entered only through their FORPREP, and their
     /// internal registers (A..A+2) neither written nor captured inside the body.
-    fn check_loops(&self, loops: &mut [Loop], edges: &[Edges]) -> Result<(), Fail> {
-        let n = self.code.len();
-        // Nesting, and each loop's protected registers (loops are in FORPREP order).
-        let mut stack: Vec<u32> = Vec::new();
-        for j in 0..loops.len() {
-            while let Some(&top) = stack.last() {
-                if loops[top as usize].end < loops[j].prep {
-                    stack.pop();
-                } else {
-                    break;
-                }
-            }
-            if let Some(&top) = stack.last() {
-                let outer = &loops[top as usize];
-                if outer.end < loops[j].end {
-                    return Err(self.at(
-                        rule::FOR_BODY,
-                        loops[j].prep as usize,
-                        detail!("loop overlaps the loop of the FORPREP at pc {}", outer.prep),
-                    ));
-                }
-                let protected = outer.protected;
-                loops[j].parent = Some(top);
-                loops[j].protected.union(protected);
-            }
-            stack.push(j as u32);
-        }
-        // Innermost loop of each pc (0: none, else index + 1), in one sweep: the loops are
-        // nested, so the open ones form a stack (a loop-per-range fill would be quadratic
-        // for deeply nested crafted loops).
-        let mut innermost = vec![0u32; n];
-        let mut open: Vec<u32> = Vec::new();
-        let mut next = 0usize;
+    fn check_loops(&self, t: &mut Scratch) -> Result<(), Fail> {
+        let Scratch { marks: innermost, loops, stack, .. } = t;
+        // The innermost loop of each pc (0: none, else index + 1), each loop's enclosing one
+        // and protected registers, in one sweep: nested loops form a stack (a loop-per-range
+        // fill would be quadratic for deeply nested crafted loops). Loops are in FORPREP
+        // order, so overlaps are found in that order.
+        stack.clear();
+        let mut next = 0;
         for (pc, slot) in innermost.iter_mut().enumerate() {
-            while open.last().is_some_and(|&j| (loops[j as usize].end as usize) < pc) {
-                open.pop();
+            while stack.last().and_then(|&j| loops.get(j as usize)).is_some_and(|l| (l.end as usize) < pc) {
+                stack.pop();
             }
-            while next < loops.len() && (loops[next].prep as usize) < pc {
-                open.push(next as u32);
+            while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
+                let (prep, end) = (l.prep, l.end);
+                let top = stack.last().copied().unwrap_or(NONE);
+                if let Some(outer) = loops.get(top as usize) {
+                    if outer.end < end {
+                        return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
+                    }
+                    let protected = outer.protected;
+                    if let Some(l) = loops.get_mut(next) {
+                        l.parent = top;
+                        for w in 0..4 {
+                            l.protected.0[w] |= protected.0[w];
+                        }
+                    }
+                }
+                stack.push(next as u32);
                 next += 1;
             }
-            *slot = open.last().map_or(0, |&j| j + 1);
+            *slot = stack.last().map_or(0, |&j| j + 1);
         }
-        let inside = |l: &Loop, pc: usize| (l.prep as usize) < pc && pc <= l.end as usize;
-        for pc in 0..n {
+        let inner = |pc: u32| innermost.get(pc as usize).and_then(|&j| loops.get((j as usize).wrapping_sub(1)));
+        for pc in 0..self.f.ncode {
             if self.is_extra(pc) {
                 continue;
             }
-            let i = self.code[pc];
-            for e in edges[pc].iter() {
-                let Some(l) = innermost[e.to as usize].checked_sub(1).and_then(|j| loops.get(j as usize)) else {
-                    continue;
-                };
-                let from_prep = pc == l.prep as usize && e.natural;
-                if !inside(l, pc) && !from_prep {
-                    return Err(self.at(
-                        rule::FOR_BODY,
-                        pc,
-                        detail!("jumps to pc {} inside the loop of the FORPREP at pc {}", e.to, l.prep),
-                    ));
+            let i = self.ins(pc);
+            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+                let Some(l) = inner(to) else { continue };
+                let from_prep = pc == l.prep && j == 0 && natural(i);
+                if !(l.prep < pc && pc <= l.end) && !from_prep {
+                    return Err(self.fail(Msg::ForJump, pc, to, l.prep));
                 }
             }
-            let Some(mut l) = innermost[pc].checked_sub(1).and_then(|j| loops.get(j as usize)) else {
-                continue;
-            };
-            if op(i) == OP_FORLOOP && pc == l.end as usize {
+            let Some(mut l) = inner(pc) else { continue };
+            if op(i) == OP_FORLOOP && pc == l.end {
                 // A loop's own FORLOOP updates its registers; check the enclosing loops.
-                match l.parent.and_then(|p| loops.get(p as usize)) {
+                match loops.get(l.parent as usize) {
                     Some(parent) => l = parent,
                     None => continue,
                 }
             }
-            if let Some((lo, hi)) = self.writes(pc, i) {
-                if l.protected.intersects(Bits::range(lo, hi)) {
-                    return Err(self.at(
-                        rule::FOR_BODY,
-                        pc,
-                        detail!("{} writes the internal registers of the loop at pc {}", name(op(i)), l.prep),
-                    ));
+            let (lo, hi) = self.effects(pc, i)[0];
+            let mut hit = l.protected.any(lo, hi);
+            if op(i) == OP_CLOSURE {
+                for d in self.upvals(i).chunks_exact(3) {
+                    hit |= d[0] == 1 && l.protected.any(d[1] as i32, d[1] as i32);
                 }
             }
-            if op(i) == OP_CLOSURE {
-                if let Some(child) = self.child(i) {
-                    if child.upvalues.iter().any(|u| u.instack == 1 && l.protected.has(u.idx as u32)) {
-                        return Err(self.at(
-                            rule::FOR_BODY,
-                            pc,
-                            detail!("CLOSURE captures the internal registers of the loop at pc {}", l.prep),
-                        ));
-                    }
-                }
+            if hit {
+                return Err(self.fail(Msg::ForWrite, pc, l.prep, 0));
             }
         }
         Ok(())
     }
 
-    /// The registers an instruction reads (lo..=hi each), for `register-init`. Counts that
-    /// come from the top start at the top-setting instruction's A, which wrote them.
-    fn reads(&self, pc: usize, i: u32) -> [(u32, i64); 3] {
-        const NONE: (u32, i64) = (1, 0);
-        let (ra, rb, rc) = (a(i), b(i), c(i));
-        let top_base = || self.ins(pc as i64 - 1).map_or(ra as i64, |p| a(p) as i64);
-        let rkc = if k(i) { NONE } else { (rc, rc as i64) };
-        let one = |r: u32| (r, r as i64);
-        match op(i) {
-            OP_MOVE | OP_UNM | OP_BNOT | OP_NOT | OP_LEN | OP_GETI | OP_GETFIELD | OP_TESTSET => [one(rb), NONE, NONE],
-            OP_SETUPVAL | OP_TBC | OP_TEST | OP_RETURN1 | OP_EQK..=OP_GEI | OP_MMBINI | OP_MMBINK => {
-                [one(ra), NONE, NONE]
-            }
-            OP_GETTABLE => [one(rb), one(rc), NONE],
-            OP_SETTABUP => [rkc, NONE, NONE],
-            OP_SETTABLE => [one(ra), one(rb), rkc],
-            OP_SETI | OP_SETFIELD => [one(ra), rkc, NONE],
-            OP_SELF => [one(rb), rkc, NONE],
-            OP_ADDI..=OP_SHLI => [one(rb), NONE, NONE],
-            OP_ADD..=OP_SHR => [one(rb), one(rc), NONE],
-            OP_MMBIN | OP_EQ | OP_LT | OP_LE => [one(ra), one(rb), NONE],
-            OP_CONCAT => [(ra, ra as i64 + rb as i64 - 1), NONE, NONE],
-            OP_CALL | OP_TAILCALL => {
-                [(ra, if rb == 0 { top_base() - 1 } else { ra as i64 + rb as i64 - 1 }), NONE, NONE]
-            }
-            OP_RETURN => [(ra, if rb == 0 { top_base() - 1 } else { ra as i64 + rb as i64 - 2 }), NONE, NONE],
-            OP_SETLIST => [(ra, if rb == 0 { top_base() - 1 } else { ra as i64 + rb as i64 }), NONE, NONE],
-            OP_FORPREP | OP_FORLOOP | OP_TFORCALL => [(ra, ra as i64 + 2), NONE, NONE],
-            OP_TFORPREP => [one(ra + 3), NONE, NONE],
-            OP_TFORLOOP => [one(ra + 4), NONE, NONE],
-            _ => [NONE, NONE, NONE],
-        }
-    }
-
     /// One instruction of the flow analysis: checks `s` (when `check`), then applies what
-    /// happens on every path out of it (`edge_state` adds what depends on the path).
-    fn step(&self, pc: usize, i: u32, s: &mut State, check: bool) -> Result<(), Fail> {
+    /// happens on every path out of it (`edge_writes` adds what depends on the path).
+    fn step(&self, pc: u32, i: u32, s: &mut State, check: bool) -> Result<(), Fail> {
         let o = op(i);
-        let ra = a(i);
-        // The lowest slot a call (or a GC finalizer run with the top just above A) can
-        // put a frame on.
-        let frame = match o {
-            OP_TFORCALL => Some(ra + 4),
-            OP_CALL | OP_CONCAT | OP_NEWTABLE | OP_CLOSURE => Some(ra),
-            _ => None,
-        };
+        let (ra, rb, rc) = (a(i), b(i), c(i));
+        let ups = if o == OP_CLOSURE { self.upvals(i) } else { &[] };
         if check {
-            for (lo, hi) in self.reads(pc, i) {
-                if hi >= lo as i64
-                    && !Bits::range(lo, hi as u32).0.iter().zip(s.init.0.iter()).all(|(m, v)| m & !v == 0)
-                {
-                    let r = (lo..=hi as u32).find(|&r| !s.init.has(r)).unwrap_or(lo);
-                    return Err(self.at(
-                        rule::REGISTER_INIT,
-                        pc,
-                        detail!("{} reads register {}, which this call has not written on every path", name(o), r),
-                    ));
+            // Registers read (counts that come from the top start at the top-setting
+            // instruction's A, which wrote them), and registers captured (but the
+            // CLOSURE's own A).
+            let d = OPERANDS.get(o as usize).copied().unwrap_or(0);
+            let base = a(self.ins(pc.wrapping_sub(1)));
+            let counted = |extra: i32| if rb == 0 { base - 1 } else { ra + rb + extra };
+            let reads = [
+                if d & XA != 0 { (ra, ra) } else { EMPTY },
+                if d & RB != 0 { (rb, rb) } else { EMPTY },
+                if d & RC != 0 || (d & RK != 0 && !k(i)) { (rc, rc) } else { EMPTY },
+                match o {
+                    OP_CONCAT => (ra, ra + rb - 1),
+                    OP_CALL | OP_TAILCALL => (ra, counted(-1)),
+                    OP_RETURN => (ra, counted(-2)),
+                    OP_SETLIST => (ra, counted(0)),
+                    OP_FORPREP | OP_FORLOOP | OP_TFORCALL => (ra, ra + 2),
+                    OP_TFORPREP => (ra + 3, ra + 3),
+                    OP_TFORLOOP => (ra + 4, ra + 4),
+                    _ => EMPTY,
+                },
+            ];
+            for (lo, hi) in reads {
+                let r = s.init.missing(lo, hi);
+                if r < 256 {
+                    return Err(self.fail(Msg::Init, pc, r, 0));
                 }
             }
-            if o == OP_CLOSURE {
-                if let Some(child) = self.child(i) {
-                    if let Some(u) = child
-                        .upvalues
-                        .iter()
-                        .find(|u| u.instack == 1 && u.idx as u32 != ra && !s.init.has(u.idx as u32))
-                    {
-                        return Err(self.at(
-                            rule::REGISTER_INIT,
-                            pc,
-                            detail!("CLOSURE captures register {}, which this call has not written", u.idx),
-                        ));
-                    }
+            for d in ups.chunks_exact(3) {
+                let r = d[1] as i32;
+                if d[0] == 1 && r != ra && !s.init.any(r, r) {
+                    return Err(self.fail(Msg::Init, pc, r as u32, 0));
                 }
             }
-            let top_tbc = s.tbc.max();
-            let tbc_at = match o {
-                OP_TBC => Some(ra),
-                OP_TFORPREP => Some(ra + 3),
-                _ => frame,
+            // The registers a pending to-be-closed variable or an open upvalue must not be
+            // on: from the new variable's, from the lowest slot where a call (or a GC
+            // finalizer run with the top just above A) can put a frame, all when the
+            // function returns without closing them; and a numeric loop's internal
+            // registers.
+            let (tbc_lo, open_lo, open_hi) = match o {
+                OP_TBC => (ra, TOP, TOP),
+                OP_TFORPREP => (ra + 3, TOP, TOP),
+                OP_RETURN if k(i) => (TOP, TOP, TOP),
+                OP_RETURN0 | OP_RETURN1 | OP_RETURN => (0, 0, TOP),
+                OP_TAILCALL => (0, if k(i) { TOP } else { 0 }, TOP),
+                OP_TFORCALL => (ra + 4, ra + 4, TOP),
+                OP_CALL | OP_CONCAT | OP_NEWTABLE | OP_CLOSURE => (ra, ra, TOP),
+                OP_FORPREP => (TOP, ra, ra + 2),
+                _ => (TOP, TOP, TOP),
             };
-            if let (Some(r), Some(m)) = (tbc_at, top_tbc) {
-                if r <= m {
-                    return Err(self.at(
-                        rule::TBC,
-                        pc,
-                        detail!("{} at register {} is not above the pending to-be-closed variable in register {}", name(o), r, m),
-                    ));
-                }
+            if s.tbc.any(tbc_lo, TOP) {
+                return Err(self.fail(Msg::Tbc, pc, tbc_lo as u32, 0));
             }
-            if let (Some(r), Some(m)) = (frame, s.open.max()) {
-                if r <= m {
-                    return Err(self.at(
-                        rule::OPEN_UPVALUE,
-                        pc,
-                        detail!("{} at register {} puts a frame over the open upvalue on register {}", name(o), r, m),
-                    ));
-                }
+            if s.open.any(open_lo, open_hi) {
+                let msg = if o == OP_FORPREP { Msg::ForOpen } else { Msg::Open };
+                return Err(self.fail(msg, pc, open_lo as u32, 0));
             }
-            let (closes_tbc, closes_open) = match o {
-                OP_RETURN => (k(i), k(i)),
-                OP_RETURN0 | OP_RETURN1 => (false, false),
-                OP_TAILCALL => (false, k(i)),
-                _ => (true, true),
-            };
-            if !closes_tbc && !s.tbc.is_empty() {
-                return Err(self.at(rule::TBC, pc, detail!("{} leaves a to-be-closed variable pending", name(o))));
-            }
-            if !closes_open && !s.open.is_empty() {
-                return Err(self.at(rule::OPEN_UPVALUE, pc, detail!("{} leaves upvalues open", name(o))));
-            }
-            if o == OP_FORPREP && s.open.intersects(Bits::range(ra, ra + 2)) {
-                return Err(self.at(rule::FOR_BODY, pc, detail!("an upvalue is open on the loop's internal registers")));
-            }
-            if o == OP_SETLIST && !s.table.has(ra) {
-                return Err(self.at(
-                    rule::SETLIST_TABLE,
-                    pc,
-                    detail!("register {} may not hold the table NEWTABLE made", ra),
-                ));
+            if o == OP_SETLIST && !s.table.any(ra, ra) {
+                return Err(self.fail(Msg::SetlistTable, pc, ra as u32, 0));
             }
         }
-        if let Some((lo, hi)) = self.writes(pc, i) {
-            s.table.clear(Bits::range(lo, hi));
-        }
-        // Definitely written registers, on every path out.
-        let mut written = |lo: u32, hi: i64| {
-            if hi >= lo as i64 {
-                s.init.union(Bits::range(lo, hi as u32));
-            }
-        };
-        match o {
-            OP_MOVE | OP_LOADI | OP_LOADF | OP_LOADK | OP_LOADKX | OP_LOADFALSE | OP_LFALSESKIP | OP_LOADTRUE
-            | OP_GETUPVAL | OP_GETTABUP | OP_GETTABLE | OP_GETI | OP_GETFIELD | OP_UNM | OP_BNOT | OP_NOT | OP_LEN => {
-                written(ra, ra as i64)
-            }
-            OP_LOADNIL => written(ra, ra as i64 + b(i) as i64),
-            OP_SELF => written(ra, ra as i64 + 1),
-            OP_MMBIN | OP_MMBINI | OP_MMBINK => {
-                if let Some(p) = self.ins(pc as i64 - 1) {
-                    written(a(p), a(p) as i64)
-                }
-            }
-            _ => {}
-        }
+        let [writes, written] = self.effects(pc, i);
+        s.table.remove(writes.0, writes.1);
         // Frames and GC finalizers leave their own values above what they define.
-        let keep_below = |s: &mut State, r: u32| s.init.clear(Bits::range(r, TOP));
-        match o {
-            OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => {
-                keep_below(s, ra + 1);
-                s.init.set(ra);
-            }
-            OP_CALL => {
-                keep_below(s, ra);
-                if c(i) >= 2 {
-                    s.init.union(Bits::range(ra, ra + c(i) - 2));
-                }
-            }
-            OP_TAILCALL => keep_below(s, ra),
-            OP_TFORCALL => {
-                keep_below(s, ra + 4);
-                if c(i) >= 1 {
-                    s.init.union(Bits::range(ra + 4, ra + 3 + c(i)));
-                }
-            }
-            OP_VARARG => match c(i) {
-                0 => keep_below(s, ra),
-                n if n >= 2 => s.init.union(Bits::range(ra, ra + n - 2)),
-                _ => {}
-            },
-            _ => {}
+        if writes.1 == TOP {
+            s.init.remove(writes.0, writes.1);
         }
+        s.init.add(written.0, written.1);
         match o {
-            OP_NEWTABLE if !s.open.has(ra) => s.table.set(ra),
+            OP_NEWTABLE if !s.open.any(ra, ra) => s.table.add(ra, ra),
             OP_CLOSURE => {
-                if let Some(child) = self.child(i) {
-                    for u in child.upvalues.iter().filter(|u| u.instack == 1) {
-                        s.open.set(u.idx as u32);
-                        s.table.clear(Bits::range(u.idx as u32, u.idx as u32));
-                    }
+                for d in ups.chunks_exact(3).filter(|d| d[0] == 1) {
+                    s.open.add(d[1] as i32, d[1] as i32);
+                    s.table.remove(d[1] as i32, d[1] as i32);
                 }
             }
-            OP_TBC => s.tbc.set(ra),
-            OP_TFORPREP => s.tbc.set(ra + 3),
+            OP_TBC => s.tbc.add(ra, ra),
+            OP_TFORPREP => s.tbc.add(ra + 3, ra + 3),
             OP_CLOSE => {
-                s.tbc.clear(Bits::range(ra, TOP));
-                s.open.clear(Bits::range(ra, TOP));
+                s.tbc.remove(ra, TOP);
+                s.open.remove(ra, TOP);
             }
             // `luaF_closeupval(L, base)` before the call.
             OP_TAILCALL if k(i) => s.open = Bits::default(),
@@ -1208,130 +709,107 @@ impl<'a> Func<'a> {
         Ok(())
     }
 
-    /// The state on one edge out of an instruction, after `step`: writes that happen only on
-    /// that path.
-    fn edge_state(&self, i: u32, e: Edge, s: &State) -> State {
-        let mut out = *s;
+    /// Registers written only on one edge out of an instruction (after `step`).
+    fn edge_writes(&self, i: u32, natural: bool) -> (i32, i32) {
         let ra = a(i);
-        match (op(i), e.natural) {
+        match (op(i), natural) {
             // Success skips the MMBIN and writes A; failure goes to the MMBIN, which does.
-            (OP_ADDI..=OP_SHR, false) => out.init.set(ra),
             // R[A] := R[B] happens on the path that takes the JMP.
-            (OP_TESTSET, true) => out.init.set(ra),
+            (OP_ADDI..=OP_SHR, false) | (OP_TESTSET, true) => (ra, ra),
             // Entering the loop sets A..A+3 (a skipped float loop leaves A+3 alone).
-            (OP_FORPREP, true) | (OP_FORLOOP, false) => out.init.union(Bits::range(ra, ra + 3)),
-            (OP_TFORLOOP, false) => out.init.set(ra + 2),
-            _ => {}
+            (OP_FORPREP, true) | (OP_FORLOOP, false) => (ra, ra + 3),
+            (OP_TFORLOOP, false) => (ra + 2, ra + 2),
+            _ => EMPTY,
         }
-        out
+    }
+
+    /// Runs a basic block from `pc` (stepping `s`) up to its last instruction, whose pc it
+    /// returns.
+    fn walk(&self, mut pc: u32, s: &mut State, check: bool, block: &[u32]) -> Result<u32, Fail> {
+        loop {
+            let i = self.ins(pc);
+            self.step(pc, i, s, check)?;
+            let [next, other] = targets(self.edges(pc, i));
+            if other != NO_EDGE || !natural(i) || block.get(next as usize) != Some(&NONE) {
+                return Ok(pc);
+            }
+            let (lo, hi) = self.edge_writes(i, true);
+            s.init.add(lo, hi);
+            pc = next;
+        }
     }
 
     /// The flow analysis: a worklist over basic blocks to a fixpoint (`tbc` and `open` only
     /// grow, `table` and `init` only shrink), then one checking pass over the reachable
-    /// blocks.
-    fn check_flow(&self, edges: &[Edges]) -> Result<(), Fail> {
-        let n = self.code.len();
-        const NONE: u32 = u32::MAX;
+    /// blocks, in pc order.
+    fn check_flow(&self, t: &mut Scratch) -> Result<(), Fail> {
+        let Scratch { marks: block, leaders, states, stack: work, .. } = t;
         // Leaders: the entry, every non-natural target, and every target of an
-        // instruction with more than one successor.
-        let mut slot = vec![NONE; n];
-        let mut leaders: Vec<u32> = Vec::new();
-        let mark = |pc: u32, slot: &mut [u32], leaders: &mut Vec<u32>| {
-            if slot[pc as usize] == NONE {
-                slot[pc as usize] = leaders.len() as u32;
-                leaders.push(pc);
-            }
-        };
-        mark(0, &mut slot, &mut leaders);
-        for pc in 0..n {
+        // instruction with more than one successor. `block[pc]`: the block a leader starts.
+        block.fill(NONE);
+        if let Some(b) = block.first_mut() {
+            *b = 0;
+        }
+        leaders.clear();
+        leaders.push(QUEUED);
+        for pc in 0..self.f.ncode {
             if self.is_extra(pc) {
                 continue;
             }
-            let es = edges[pc];
-            for e in es.iter() {
-                if !e.natural || es.n > 1 {
-                    mark(e.to, &mut slot, &mut leaders);
+            let i = self.ins(pc);
+            let [first, second] = targets(self.edges(pc, i));
+            // (NO_EDGE is no pc.)
+            for to in [if second == NO_EDGE && natural(i) { NO_EDGE } else { first }, second] {
+                if let Some(b) = block.get_mut(to as usize) {
+                    if *b == NONE {
+                        *b = leaders.len() as u32;
+                        leaders.push(to);
+                    }
                 }
             }
         }
-        let params = self.f.numparams as u32;
-        let entry = State {
-            tbc: Bits::default(),
-            open: Bits::default(),
-            table: Bits::default(),
-            init: if params > 0 { Bits::range(0, params - 1) } else { Bits::default() },
-        };
-        let mut states: Vec<Option<State>> = vec![None; leaders.len()];
-        states[0] = Some(entry);
-        let mut work: Vec<u32> = vec![0];
-        let mut queued = vec![false; leaders.len()];
-        queued[0] = true;
+        states.clear();
+        states.resize(leaders.len(), UNSEEN);
+        if let Some(s) = states.first_mut() {
+            *s = State::default();
+            s.init.add(0, self.f.numparams as i32 - 1);
+        }
+        work.clear();
+        work.push(0);
         while let Some(b) = work.pop() {
-            queued[b as usize] = false;
-            let Some(mut s) = states[b as usize] else { continue };
-            let mut pc = leaders[b as usize] as usize;
-            loop {
-                let i = self.code[pc];
-                self.step(pc, i, &mut s, false)?;
-                let es = edges[pc];
-                if es.n == 1 && es.e[0].natural && slot[es.e[0].to as usize] == NONE {
-                    s = self.edge_state(i, es.e[0], &s);
-                    pc = es.e[0].to as usize;
+            let (Some(leader), Some(&(mut s))) = (leaders.get_mut(b as usize), states.get(b as usize)) else {
+                continue;
+            };
+            *leader &= !QUEUED;
+            let pc = self.walk(*leader, &mut s, false, block)?;
+            let i = self.ins(pc);
+            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+                let Some(&t) = block.get(to as usize) else { continue };
+                let (Some(slot), Some(leader)) = (states.get_mut(t as usize), leaders.get_mut(t as usize)) else {
                     continue;
-                }
-                for e in es.iter() {
-                    let t = slot[e.to as usize];
-                    if t == NONE {
-                        continue; // cannot happen: every such target is a leader
-                    }
-                    let out = self.edge_state(i, e, &s);
-                    let merged = match states[t as usize] {
-                        None => out,
-                        Some(old) => {
-                            let mut m = old;
-                            m.tbc.union(out.tbc);
-                            m.open.union(out.open);
-                            m.table.intersect(out.table);
-                            m.init.intersect(out.init);
-                            m
-                        }
-                    };
-                    if states[t as usize] != Some(merged) {
-                        states[t as usize] = Some(merged);
-                        if !queued[t as usize] {
-                            queued[t as usize] = true;
-                            work.push(t);
-                        }
+                };
+                let mut merged = s;
+                let (lo, hi) = self.edge_writes(i, j == 0 && natural(i));
+                merged.init.add(lo, hi);
+                merged.join(slot);
+                if *slot != merged {
+                    *slot = merged;
+                    if *leader & QUEUED == 0 {
+                        *leader |= QUEUED;
+                        work.push(t);
                     }
                 }
-                break;
             }
         }
-        // Checking pass, in pc order of the blocks.
-        let mut order: Vec<u32> = (0..leaders.len() as u32).collect();
-        order.sort_unstable_by_key(|&b| leaders[b as usize]);
-        for b in order {
-            let Some(mut s) = states[b as usize] else { continue };
-            let mut pc = leaders[b as usize] as usize;
-            loop {
-                let i = self.code[pc];
-                self.step(pc, i, &mut s, true)?;
-                let es = edges[pc];
-                if es.n == 1 && es.e[0].natural && slot[es.e[0].to as usize] == NONE {
-                    s = self.edge_state(i, es.e[0], &s);
-                    pc = es.e[0].to as usize;
-                    continue;
+        for (pc, &b) in block.iter().enumerate() {
+            if let Some(&s) = states.get(b as usize) {
+                if s != UNSEEN {
+                    self.walk(pc as u32, &mut { s }, true, block)?;
                 }
-                break;
             }
         }
         Ok(())
     }
-}
-
-/// Does this instruction own the EXTRAARG word after it?
-fn has_extra(i: u32) -> bool {
-    matches!(op(i), OP_LOADKX | OP_NEWTABLE) || (op(i) == OP_SETLIST && k(i))
 }
 
 #[cfg(test)]
@@ -1340,33 +818,40 @@ mod tests {
 
     #[test]
     fn bits() {
-        let r = Bits::range(3, 70);
-        assert!(r.has(3) && r.has(63) && r.has(64) && r.has(70) && !r.has(2) && !r.has(71));
-        assert_eq!(r.max(), Some(70));
-        assert_eq!(Bits::range(0, 255), Bits([u64::MAX; 4]));
-        assert_eq!(Bits::range(5, 4), Bits::default());
-        assert_eq!(Bits::range(300, 400), Bits::default());
-        assert_eq!(Bits::range(250, 600).max(), Some(255));
-        let mut s = Bits::default();
-        s.set(200);
-        s.set(7);
-        s.set(256); // ignored
-        assert_eq!(s.max(), Some(200));
-        s.clear(Bits::range(100, TOP));
-        assert_eq!(s.max(), Some(7));
-        assert!(s.intersects(Bits::range(0, 7)) && !s.intersects(Bits::range(8, 255)));
-        assert_eq!(Bits::default().max(), None);
+        let mut r = Bits::default();
+        r.add(3, 70);
+        assert!(r.any(3, 3) && r.any(63, 64) && r.any(70, 80) && !r.any(0, 2) && !r.any(71, TOP));
+        assert_eq!((r.missing(0, 10), r.missing(3, 70), r.missing(60, 90)), (0, 256, 71));
+        let mut all = Bits::default();
+        all.add(-5, TOP);
+        assert_eq!(all, Bits([u64::MAX; 4]));
+        for (lo, hi) in [(5, 4), (0, -1), (300, 400), EMPTY] {
+            let mut m = Bits::default();
+            m.add(lo, hi);
+            assert_eq!(m, Bits::default());
+        }
+        let mut m = Bits::default();
+        m.add(64, 127);
+        assert_eq!(m, Bits([0, u64::MAX, 0, 0]));
+        m.add(200, 200);
+        m.add(256, 256); // ignored
+        m.remove(0, 150);
+        assert_eq!(m, Bits([0, 0, 0, 1 << 8]));
+        assert!(!m.any(0, 199) && m.any(150, TOP) && !m.any(201, 255));
+        assert_eq!(Bits::default().missing(0, TOP), 0);
     }
 
     #[test]
     fn metamethod_pairings_match_lcode() {
-        assert_eq!(mm_pairing(OP_ADD), Some((OP_MMBIN, &[6u32][..])));
-        assert_eq!(mm_pairing(OP_SHR), Some((OP_MMBIN, &[17u32][..])));
-        assert_eq!(mm_pairing(OP_ADDK), Some((OP_MMBINK, &[6u32][..])));
-        assert_eq!(mm_pairing(OP_BXORK), Some((OP_MMBINK, &[15u32][..])));
-        assert_eq!(mm_pairing(OP_ADDI), Some((OP_MMBINI, &[TM_ADD, TM_SUB][..])));
-        assert_eq!(mm_pairing(OP_MMBIN), None);
-        assert_eq!(mm_pairing(OP_UNM), None);
-        assert!(NAMES.len() == NUM_OPCODES as usize && name(OP_EXTRAARG) == "EXTRAARG" && name(200) == "?");
+        assert!(pairs(OP_ADD, OP_MMBIN, 6) && pairs(OP_SHR, OP_MMBIN, 17) && !pairs(OP_ADD, OP_MMBIN, 7));
+        assert!(pairs(OP_ADDK, OP_MMBINK, 6) && pairs(OP_BXORK, OP_MMBINK, 15) && !pairs(OP_ADDK, OP_MMBIN, 6));
+        assert!(pairs(OP_ADDI, OP_MMBINI, TM_ADD) && pairs(OP_ADDI, OP_MMBINI, TM_SUB));
+        assert!(
+            pairs(OP_SHRI, OP_MMBINI, TM_SHL)
+                && pairs(OP_SHLI, OP_MMBINI, TM_SHL)
+                && !pairs(OP_SHLI, OP_MMBINI, TM_SHR)
+        );
+        assert!(!pairs(OP_MMBIN, OP_MMBIN, 6) && !pairs(OP_UNM, OP_MMBIN, 6));
+        assert_eq!(OPERANDS.len(), NUM_OPCODES as usize);
     }
 }
