@@ -1,6 +1,5 @@
-// glue.js: the JS side of Cu (Lua 5.4 in WebAssembly), for browsers and Node. Loads
-// dist/cu.wasm, runs Lua through its I/O buffer, decodes the replies. Protocol:
-// docs/ARCHITECTURE.md. Use: const lua = await CuWASM.init(); await lua.compute('return 1')
+// glue.js: Cu's JS side (browsers, Node): loads dist/cu.wasm, runs Lua through its I/O
+// buffer, decodes replies (docs/ARCHITECTURE.md). const lua = await CuWASM.init()
 
 const BUF = 65536; // the module's I/O buffer size
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -17,6 +16,10 @@ const SUGGESTIONS = {
   LUA_EXIT: 'The script called os.exit: return a value instead.',
   CONVERSION: 'Return tables nested at most 200 deep, or a string.',
   NOT_INITIALIZED: AGAIN,
+  BAD_BYTECODE: 'Load chunks made by string.dump or luac 5.4; the message names the rule and pc.',
+  NOT_SERIALIZABLE: 'Store no userdata, threads or non-standard C functions; the message names the path.',
+  BAD_DATA: 'Pass bytes made by serialize(), undamaged.',
+  NOT_A_FUNCTION: 'Pass code giving a function, e.g. "function(x) return x end".',
   INSTANCE_DEAD: AGAIN,
 };
 const CODES = Object.keys(SUGGESTIONS);
@@ -25,8 +28,7 @@ const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 const modules = new Map(); // URL → Promise<WebAssembly.Module>
 
-/** Every failure: `code` (a stable string), `details` `{ status, luaMessage, traceback,
- * chunkName, line }` (null when unknown; status null for JS-side errors), `suggestion`. */
+// Every failure: a stable code, details, a suggestion (README).
 export class CuError extends Error {
   constructor(code, message, details) {
     super(message);
@@ -38,9 +40,28 @@ export class CuError extends Error {
 }
 
 const bad = (message) => new CuError('BAD_ARGUMENT', message);
-const isObject = (v) => v !== null && typeof v === 'object';
 
-/** Compiles the module, once per URL. */
+// Request `u8 flags, u16 name_len, name, body`.
+function named(flags, name, body) {
+  const n = typeof name == 'string' && encoder.encode(name);
+  if (!n || n.length > 65535) throw bad('names must be strings of at most 65535 bytes');
+  const request = new Uint8Array(3 + n.length + body.length);
+  request.set([flags, n.length, n.length >> 8]);
+  request.set(n, 3);
+  request.set(body, 3 + n.length);
+  return request;
+}
+
+
+function bytesOf(bytes) {
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw bad('bytes must be a Uint8Array or ArrayBuffer');
+}
+const isObject = (v) => v !== null && typeof v === 'object';
+const codecFlags = (o) => (o.keepDebugInfo ? 1 : 0) | (o.compress === false ? 2 : 0);
+
+// Compiles the module, once per URL.
 function load(wasm) {
   if (wasm instanceof WebAssembly.Module) return wasm;
   if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return WebAssembly.compile(wasm);
@@ -58,7 +79,6 @@ function load(wasm) {
       }
       const res = await fetch(url);
       if (!res.ok) throw Error('HTTP ' + res.status);
-      // Streaming compilation needs the application/wasm MIME type.
       return WebAssembly.compileStreaming && /^application\/wasm/.test(res.headers.get('content-type'))
         ? WebAssembly.compileStreaming(res)
         : WebAssembly.compile(await res.arrayBuffer());
@@ -69,7 +89,7 @@ function load(wasm) {
   return modules.get(key);
 }
 
-/** Decodes `u32 count` then `count` wire values. */
+// Decodes `u32 count` then `count` wire values.
 function decode(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const tables = [];
@@ -91,7 +111,7 @@ function decode(bytes) {
         list(n, () => {
           let k = value();
           k = k instanceof Uint8Array ? lossy.decode(k) : String(k);
-          // A "__proto__" key must be an own property, not a new prototype.
+          // "__proto__" stays an own property.
           Object.defineProperty(v, k, { value: value(), writable: true, enumerable: true, configurable: true });
         });
         return v;
@@ -106,13 +126,7 @@ function decode(bytes) {
   return values;
 }
 
-/**
- * A Lua state in its own WebAssembly instance. Values from Lua: nil → null (no first
- * result → undefined); integers → Number, or BigInt beyond ±(2^53−1); strings → string, or
- * a Uint8Array if not UTF-8; tables with keys 1..n → Array, others → object (keys by
- * String()); a table seen again → the same object (cycles kept); functions, userdata,
- * threads → frozen `{ type, repr }`, toString() → repr.
- */
+// A Lua state in its own WebAssembly instance. Values from Lua: README.
 export class CuWASM {
   #x = {}; // the module's exports, wrapped: an exception out of one marks the instance dead
   #memory;
@@ -122,15 +136,7 @@ export class CuWASM {
   #closed = false;
   #queue = Promise.resolve();
 
-  /**
-   * @param {object} [o]
-   * @param {number} [o.heapSize=524288] Lua heap bytes
-   * @param {number} [o.instructionLimit=1e9] VM instructions per call (0: no limit)
-   * @param {(text: string, stream: 'stdout'|'stderr') => void} [o.onPrint] output a line at a time; default console.log(text)
-   * @param {URL|string|ArrayBuffer|Uint8Array|WebAssembly.Module} [o.wasm] default dist/cu.wasm
-   * @param {'memory'} [o.storage='memory']
-   * @returns {Promise<CuWASM>}
-   */
+  // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage (README).
   static async init(options = {}) {
     if (!isObject(options)) throw bad('options must be an object');
     const {
@@ -174,29 +180,51 @@ export class CuWASM {
     return lua;
   }
 
-  /** Runs Lua code; resolves to its first result. chunkName as in Lua's load, default '=compute'.
-   * @param {string} code @param {{chunkName?: string}} [options] */
+  // Runs Lua code; resolves to its first result.
   async compute(code, options) {
     return (await this.#compute(code, options, 0))[0];
   }
 
-  /** Like compute, but resolves to an array of all results. */
+  // Resolves to an array of all results.
   computeAll(code, options) {
     return this.#compute(code, options, 1);
   }
 
-  /** → `{ heapUsed, heapSize, heapPeak, lastInstructions }` */
+  // Runs code; resolves to the bytes (docs/FORMAT.md) of its first result.
+  async serialize(code, options = {}) {
+    if (typeof code != 'string') throw bad('code must be a string');
+    if (!isObject(options)) throw bad('options must be an object');
+    return this.#enqueue(5, named(codecFlags(options), options.chunkName ?? '=serialize', encoder.encode(code)), options.chunkName, true);
+  }
+
+  // Decodes bytes from serialize() into the global `name`.
+  async deserialize(bytes, name) {
+    await this.#enqueue(6, named(0, name, bytesOf(bytes)));
+  }
+
+  // Validates a Lua 5.4 binary chunk and stores its function in the global `name`.
+  async loadBytecode(bytes, name) {
+    await this.#enqueue(7, named(0, name, bytesOf(bytes)));
+  }
+
+  // Memory[name] = the function `code` gives, through serializer and validator.
+  async persistFunction(table, name, code, options = {}) {
+    if (typeof code != 'string') throw bad('code must be a string');
+    if (!isObject(options)) throw bad('options must be an object');
+    await this.#enqueue(8, named(codecFlags(options), table, named(0, name, encoder.encode(code)).subarray(1)), '=' + table + '.' + name);
+  }
+
+  // → { heapUsed, heapSize, heapPeak, lastInstructions }
   async stats() {
     const [heapUsed, heapSize, heapPeak, lastInstructions] = (await this.#enqueue(3)).map(Number);
     return { heapUsed, heapSize, heapPeak, lastInstructions };
   }
 
-  /** Runs a full garbage collection. */
   async gc() {
     await this.#enqueue(4);
   }
 
-  /** Frees the state after pending calls; later calls reject with INSTANCE_DEAD. */
+  // Frees the state after pending calls; later calls reject with INSTANCE_DEAD.
   close() {
     if (!this.#closed) {
       this.#closed = true;
@@ -212,20 +240,13 @@ export class CuWASM {
     if (typeof code != 'string') throw bad('code must be a string');
     if (!isObject(options)) throw bad('options must be an object');
     const { chunkName = '=compute' } = options;
-    const name = typeof chunkName == 'string' && encoder.encode(chunkName);
-    if (!name || name.length > 65535) throw bad('chunkName must be a string of at most 65535 bytes');
-    const source = encoder.encode(code);
-    const request = new Uint8Array(3 + name.length + source.length);
-    request.set([flags, name.length, name.length >> 8]);
-    request.set(name, 3);
-    request.set(source, 3 + name.length);
-    return this.#enqueue(1, request, chunkName);
+    return this.#enqueue(1, named(flags, chunkName, encoder.encode(code)), chunkName);
   }
 
-  /** Serializes calls: they share the I/O buffer. */
-  #enqueue(op, request = new Uint8Array(0), chunkName = null) {
+  // One call at a time: they share the I/O buffer.
+  #enqueue(op, request = new Uint8Array(0), chunkName = null, raw = false) {
     if (this.#dead || this.#closed) return Promise.reject(this.#deadError());
-    const result = this.#queue.then(() => this.#call(op, request, chunkName));
+    const result = this.#queue.then(() => this.#call(op, request, chunkName, raw));
     this.#queue = result.catch(() => {});
     return result;
   }
@@ -236,8 +257,8 @@ export class CuWASM {
     return this.#u8;
   }
 
-  /** Sends the request, runs op, reads the reply, hands out output. */
-  #call(op, request, chunkName) {
+  // Sends the request, runs op, reads the reply, hands out output.
+  #call(op, request, chunkName, raw) {
     const x = this.#x;
     const buffer = x.cu_buffer() >>> 0;
     for (let at = 0; at < request.length; at += BUF) {
@@ -253,6 +274,7 @@ export class CuWASM {
       this.#print(this.#pull());
     }
     if (status < 0) throw this.#error(status, reply, chunkName);
+    if (raw) return reply;
     try {
       return decode(reply);
     } catch (e) {
@@ -277,7 +299,7 @@ export class CuWASM {
     return reply;
   }
 
-  /** OUTPUT records (u8 stream, u32 len, bytes) → onPrint, a line at a time. */
+  // OUTPUT records (u8 stream, u32 len, bytes) → onPrint, a line at a time.
   #print(bytes) {
     const view = new DataView(bytes.buffer);
     const lines = [], text = {}, decoders = {};
