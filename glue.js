@@ -6,7 +6,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const OPAQUE = { 2: 'lightuserdata', 6: 'function', 7: 'userdata', 8: 'thread' };
 const OPAQUE_PROTO = { toString() { return this.repr; } };
 const AGAIN = 'Create a new instance with CuWASM.init.';
-// Error codes, in the order of the module's status codes -1, -2, ...; then JS-side ones.
+// Codes in the order of status -1, -2, ...; then JS-side ones.
 const SUGGESTIONS = {
   LUA_RUNTIME: 'Check the line in the message; details.traceback shows the calls.',
   LUA_SYNTAX: 'Check the line in the message, or the one before (a missing end, ) or then?).',
@@ -16,8 +16,8 @@ const SUGGESTIONS = {
   LUA_EXIT: 'The script called os.exit: return a value instead.',
   CONVERSION: 'Return tables nested at most 200 deep, or a string.',
   NOT_INITIALIZED: AGAIN,
-  BAD_BYTECODE: 'Load chunks made by string.dump or luac 5.4; the message names the rule and pc.',
-  NOT_SERIALIZABLE: 'Store no userdata, threads or non-standard C functions; the message names the path.',
+  BAD_BYTECODE: 'Load only chunks from string.dump or luac 5.4.',
+  NOT_SERIALIZABLE: 'Store only data, Lua functions and standard functions.',
   BAD_DATA: 'Pass bytes made by serialize(), undamaged.',
   NOT_A_FUNCTION: 'Pass code giving a function, e.g. "function(x) return x end".',
   INSTANCE_DEAD: AGAIN,
@@ -41,14 +41,13 @@ export class CuError extends Error {
 
 const bad = (message) => new CuError('BAD_ARGUMENT', message);
 
-// Request `u8 flags, u16 name_len, name, body`.
-function named(flags, name, body) {
+// Request `u8 flags, u16 name_len, name, prefix, body`.
+function named(flags, name, body, prefix = []) {
   const n = typeof name == 'string' && encoder.encode(name);
-  if (!n || n.length > 65535) throw bad('names must be strings of at most 65535 bytes');
-  const request = new Uint8Array(3 + n.length + body.length);
-  request.set([flags, n.length, n.length >> 8]);
-  request.set(n, 3);
-  request.set(body, 3 + n.length);
+  if (!n || n.length > 65535) throw bad('bad name (a string of < 64 KiB)');
+  const request = new Uint8Array(3 + n.length + prefix.length + body.length);
+  request.set([flags, n.length, n.length >> 8, ...n, ...prefix]);
+  request.set(body, request.length - body.length);
   return request;
 }
 
@@ -56,7 +55,7 @@ function named(flags, name, body) {
 function bytesOf(bytes) {
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  throw bad('bytes must be a Uint8Array or ArrayBuffer');
+  throw bad('bad bytes (Uint8Array or ArrayBuffer)');
 }
 const isObject = (v) => v !== null && typeof v === 'object';
 const codecFlags = (o) => (o.keepDebugInfo ? 1 : 0) | (o.compress === false ? 2 : 0);
@@ -65,7 +64,7 @@ const codecFlags = (o) => (o.keepDebugInfo ? 1 : 0) | (o.compress === false ? 2 
 function load(wasm) {
   if (wasm instanceof WebAssembly.Module) return wasm;
   if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return WebAssembly.compile(wasm);
-  if (typeof wasm != 'string' && !(wasm instanceof URL)) throw bad('wasm must be a URL, string, ArrayBuffer, Uint8Array or WebAssembly.Module');
+  if (typeof wasm != 'string' && !(wasm instanceof URL)) throw bad('bad wasm (URL, string, bytes or WebAssembly.Module)');
   const node = typeof process == 'object' && !!process.versions?.node;
   let url = null;
   try { url = new URL(wasm); } catch { if (!node) url = new URL(wasm, location.href); }
@@ -128,11 +127,11 @@ function decode(bytes) {
 
 // A Lua state in its own WebAssembly instance. Values from Lua: README.
 export class CuWASM {
-  #x = {}; // the module's exports, wrapped: an exception out of one marks the instance dead
+  #x = {}; // the exports, wrapped: an exception marks the instance dead
   #memory;
   #u8;
   #onPrint;
-  #dead = null; // why the instance is unusable: 'closed', or what went wrong
+  #dead = null; // why the instance is unusable
   #closed = false;
   #queue = Promise.resolve();
 
@@ -194,7 +193,9 @@ export class CuWASM {
   async serialize(code, options = {}) {
     if (typeof code != 'string') throw bad('code must be a string');
     if (!isObject(options)) throw bad('options must be an object');
-    return this.#enqueue(5, named(codecFlags(options), options.chunkName ?? '=serialize', encoder.encode(code)), options.chunkName, true);
+    const t = options.compressThreshold, u32 = t == null ? [] : [t, t >> 8, t >> 16, t >>> 24];
+    if (u32[0] != null && !(t >>> 0 === t)) throw bad('bad compressThreshold');
+    return this.#enqueue(5, named(codecFlags(options) | u32.length, options.chunkName ?? '=serialize', encoder.encode(code), u32), options.chunkName, true);
   }
 
   // Decodes bytes from serialize() into the global `name`.

@@ -16,6 +16,8 @@ use core::ffi::{c_char, c_int, c_void};
 pub const SERIALIZE_KEEP_DEBUG: u8 = 1;
 /// SERIALIZE request flag: never compress.
 pub const SERIALIZE_NO_COMPRESSION: u8 = 2;
+/// SERIALIZE request flag: a `u32` compression threshold (bytes) starts the body.
+pub const SERIALIZE_THRESHOLD: u8 = 4;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -75,17 +77,23 @@ unsafe fn job<'a>(l: *mut lua_State) -> &'a mut Job<'a> {
     &mut *(lua_touserdata(l, 1) as *mut Job)
 }
 
-/// SERIALIZE: `u8 flags, u16 name_len, chunk name, source` → the codec's bytes of the
-/// chunk's first result.
+/// SERIALIZE: `u8 flags, u16 name_len, chunk name, [u32 threshold,] source` → the codec's
+/// bytes of the chunk's first result.
 pub fn serialize(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
-    let Some((&flags, name, source)) = split_named(request) else {
+    let Some((&flags, name, mut source)) = split_named(request) else {
         return crate::protocol::bad_argument(reply, "SERIALIZE request is truncated");
     };
+    let mut threshold = Some(codec::DEFAULT_COMPRESS_THRESHOLD);
+    if flags & SERIALIZE_THRESHOLD != 0 {
+        let Some((t, rest)) = source.split_first_chunk::<4>() else {
+            return crate::protocol::bad_argument(reply, "SERIALIZE request is truncated");
+        };
+        threshold = Some(u32::from_le_bytes(*t) as usize);
+        source = rest;
+    }
     let mut job = Job::new(source, if name.is_empty() { b"=serialize" } else { name });
     job.options.strip = flags & SERIALIZE_KEEP_DEBUG == 0;
-    if flags & SERIALIZE_NO_COMPRESSION != 0 {
-        job.options.compress_threshold = None;
-    }
+    job.options.compress_threshold = if flags & SERIALIZE_NO_COMPRESSION != 0 { None } else { threshold };
     let status = job.run(inst, serialize_step, reply);
     if status == Status::Ok {
         *reply = core::mem::take(&mut job.out);

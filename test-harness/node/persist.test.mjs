@@ -126,7 +126,7 @@ test("Lua's own load(string.dump(f)) round trip works; a crafted chunk is refuse
   lua.close();
 });
 
-test('serialize options: keepDebugInfo keeps line numbers, compress: false stores plain bytes', async () => {
+test('serialize options: keepDebugInfo keeps line numbers, compress: false and compressThreshold', async () => {
   const lua = await newLua();
   const code = 'return function()\n  error("boom")\nend';
   await lua.deserialize(await lua.serialize(code, { keepDebugInfo: true }), 'withLines');
@@ -141,6 +141,16 @@ test('serialize options: keepDebugInfo keeps line numbers, compress: false store
   await lua.deserialize(packed, 'a');
   await lua.deserialize(plain, 'b');
   assert.equal(await lua.compute('return a == b and #a'), 13000);
+  // The threshold (default 1 KiB): a 300-byte body is stored plain by default, deflated
+  // with compressThreshold 100; header byte 5 bit 0 says which (docs/FORMAT.md).
+  const mid = 'return string.rep("ab", 150)';
+  assert.equal((await lua.serialize(mid))[5] & 1, 0);
+  const small = await lua.serialize(mid, { compressThreshold: 100 });
+  assert.equal(small[5] & 1, 1);
+  await lua.deserialize(small, 'c');
+  assert.equal(await lua.compute('return #c'), 300);
+  await assert.rejects(lua.serialize(mid, { compressThreshold: -1 }), (e) => e.code === 'BAD_ARGUMENT');
+  await assert.rejects(lua.serialize(mid, { compressThreshold: 1.5 }), (e) => e.code === 'BAD_ARGUMENT');
   await assert.rejects(lua.serialize(42), (e) => e.code === 'BAD_ARGUMENT');
   await assert.rejects(lua.deserialize('text', 'x'), (e) => e.code === 'BAD_ARGUMENT');
   await assert.rejects(lua.loadBytecode(new Uint8Array(4), 7), (e) => e.code === 'BAD_ARGUMENT');
