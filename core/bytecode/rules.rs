@@ -229,7 +229,9 @@ impl<'a> Func<'a> {
             }
             let i = self.ins(pc);
             self.check_instruction(pc, i)?;
-            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+            let ts = targets(self.edges(pc, i));
+            for j in 0..2 {
+                let to = ts[j];
                 if to == NO_EDGE {
                     continue;
                 }
@@ -548,36 +550,36 @@ impl<'a> Func<'a> {
     /// Numeric for loops: properly nested, entered only through their FORPREP, and their
     /// internal registers (A..A+2) neither written nor captured inside the body.
     fn check_loops(&self, t: &mut Scratch) -> Result<(), Fail> {
-        let Scratch { marks: innermost, loops, stack, .. } = t;
+        let Scratch { marks: innermost, loops, .. } = t;
         // The innermost loop of each pc (0: none, else index + 1), each loop's enclosing one
-        // and protected registers, in one sweep: nested loops form a stack (a loop-per-range
-        // fill would be quadratic for deeply nested crafted loops). Loops are in FORPREP
-        // order, so overlaps are found in that order.
-        stack.clear();
+        // and protected registers, in one sweep: nested loops form a stack, the chain of
+        // enclosing loops from `cur` (a loop-per-range fill would be quadratic for deeply
+        // nested crafted loops). Loops are in FORPREP order, so overlaps are found in that
+        // order.
+        let mut cur = NONE;
         let mut next = 0;
         for (pc, slot) in innermost.iter_mut().enumerate() {
-            while stack.last().and_then(|&j| loops.get(j as usize)).is_some_and(|l| (l.end as usize) < pc) {
-                stack.pop();
+            while let Some(l) = loops.get(cur as usize).filter(|l| (l.end as usize) < pc) {
+                cur = l.parent;
             }
             while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
-                let (prep, end) = (l.prep, l.end);
-                let top = stack.last().copied().unwrap_or(NONE);
-                if let Some(outer) = loops.get(top as usize) {
+                let (prep, end, mut protected) = (l.prep, l.end, l.protected);
+                if let Some(outer) = loops.get(cur as usize) {
                     if outer.end < end {
                         return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
                     }
-                    let protected = outer.protected;
-                    if let Some(l) = loops.get_mut(next) {
-                        l.parent = top;
-                        for w in 0..4 {
-                            l.protected.0[w] |= protected.0[w];
-                        }
+                    for w in 0..4 {
+                        protected.0[w] |= outer.protected.0[w];
                     }
                 }
-                stack.push(next as u32);
+                if let Some(l) = loops.get_mut(next) {
+                    l.parent = cur;
+                    l.protected = protected;
+                }
+                cur = next as u32;
                 next += 1;
             }
-            *slot = stack.last().map_or(0, |&j| j + 1);
+            *slot = cur.wrapping_add(1);
         }
         let inner = |pc: u32| innermost.get(pc as usize).and_then(|&j| loops.get((j as usize).wrapping_sub(1)));
         for pc in 0..self.f.ncode {
@@ -585,7 +587,9 @@ impl<'a> Func<'a> {
                 continue;
             }
             let i = self.ins(pc);
-            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+            let ts = targets(self.edges(pc, i));
+            for j in 0..2 {
+                let to = ts[j];
                 let Some(l) = inner(to) else { continue };
                 let from_prep = pc == l.prep && j == 0 && natural(i);
                 if !(l.prep < pc && pc <= l.end) && !from_prep {
@@ -783,7 +787,9 @@ impl<'a> Func<'a> {
             *leader &= !QUEUED;
             let pc = self.walk(*leader, &mut s, false, block)?;
             let i = self.ins(pc);
-            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+            let ts = targets(self.edges(pc, i));
+            for j in 0..2 {
+                let to = ts[j];
                 let Some(&t) = block.get(to as usize) else { continue };
                 let (Some(slot), Some(leader)) = (states.get_mut(t as usize), leaders.get_mut(t as usize)) else {
                     continue;
