@@ -288,15 +288,17 @@ pub fn is_it(i: u32) -> bool {
 /// Does metamethod instruction `mm` with event `tm` complete arithmetic/bitwise opcode
 /// `arith`, as lcode.c pairs them (`finishbinexpval`, `finishbinexpneg`, `codebini`)?
 pub fn pairs(arith: u8, mm: u8, tm: i32) -> bool {
-    match arith {
+    // The metamethod opcode, and the events allowed as bits.
+    let (want, events) = match arith {
         // `x + I` and `x - I` (coded as ADDI with -I) both use ADDI.
-        OP_ADDI => mm == OP_MMBINI && (tm == TM_ADD || tm == TM_SUB),
+        OP_ADDI => (OP_MMBINI, 1 << TM_ADD | 1 << TM_SUB),
         // `x >> I`, and `x << I` coded as `x >> -I`.
-        OP_SHRI => mm == OP_MMBINI && (tm == TM_SHR || tm == TM_SHL),
-        OP_SHLI => mm == OP_MMBINI && tm == TM_SHL,
+        OP_SHRI => (OP_MMBINI, 1 << TM_SHR | 1 << TM_SHL),
+        OP_SHLI => (OP_MMBINI, 1 << TM_SHL),
         // By position: ADD..SHR and ADDK..BXORK are in ORDER TM from TM_ADD.
-        OP_ADDK..=OP_BXORK => mm == OP_MMBINK && tm == (arith - OP_ADDK) as i32 + TM_ADD,
-        OP_ADD..=OP_SHR => mm == OP_MMBIN && tm == (arith - OP_ADD) as i32 + TM_ADD,
-        _ => false,
-    }
+        OP_ADDK..=OP_BXORK => (OP_MMBINK, 1 << ((arith - OP_ADDK) as i32 + TM_ADD)),
+        OP_ADD..=OP_SHR => (OP_MMBIN, 1 << ((arith - OP_ADD) as i32 + TM_ADD)),
+        _ => return false,
+    };
+    mm == want && (0..32).contains(&tm) && (events >> tm) & 1 != 0
 }
