@@ -288,7 +288,8 @@ impl<'a> Func<'a> {
         let Some(&t) = self.tags.get(x as usize) else {
             return Err(self.fail(Msg::KIndex, pc, x, self.f.nk));
         };
-        if t as u32 & (want >> 16 & 0xff) != want >> 24 {
+        let [mask, value] = KINDS.get((want >> 12 & 7) as usize).copied().unwrap_or_default();
+        if t & mask != value {
             return Err(self.fail(Msg::KType, pc, x, t as u32));
         }
         Ok(())
@@ -328,22 +329,8 @@ impl<'a> Func<'a> {
             OP_VARARG if !self.vararg => return Err(self.fail(Msg::VarargOp, pc, 0, 0)),
             _ => {}
         }
-        // A, B, and the register ranges from A: their highest register. (RETURN and
-        // RETURN0 with no values may name A = maxstacksize, one past the last register.)
-        let mut hi = match o {
-            OP_LOADNIL => ra + rb,
-            OP_SELF => ra + 1,
-            OP_CONCAT | OP_TAILCALL => ra + rb - 1,
-            OP_CALL => (ra + rb - 1).max(ra + rc - 2),
-            OP_RETURN => ra + rb.max(1) - 2,
-            OP_RETURN0 => ra - 1,
-            OP_FORLOOP | OP_FORPREP | OP_TFORPREP => ra + 3,
-            OP_TFORCALL => (ra + 6).max(ra + 3 + rc),
-            OP_TFORLOOP => ra + 4,
-            OP_SETLIST => ra + rb,
-            OP_VARARG => ra + rc - 2,
-            _ => -1,
-        };
+        // A, B, and the register ranges from A: their highest register.
+        let mut hi = top_register(d, i);
         if d & RA != 0 {
             hi = hi.max(ra);
         }
