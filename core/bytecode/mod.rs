@@ -236,8 +236,7 @@ messages! {
     VarargPrep = VARARGPREP, "VARARGPREP {} not alone at the start of a vararg function of {} parameters";
     VarargJump = VARARGPREP, "jumps back to VARARGPREP";
     VarargOp = VARARG_OP, "VARARG in a function that is not vararg";
-    VarargC = VARARG_RETURN, "C is {} but the function needs {}";
-    VarargReturn = VARARG_RETURN, "RETURN0 or RETURN1 in a vararg function";
+    VarargC = VARARG_RETURN, "C is {} where the function needs {} (RETURN0 and RETURN1 only in fixed functions)";
     NoExtra = EXTRAARG, "opcode {} not followed by EXTRAARG";
     BadExtra = EXTRAARG, "EXTRAARG {} not owned by LOADKX, NEWTABLE or SETLIST with k";
     TestJump = TEST_JUMP, "test not followed by JMP";

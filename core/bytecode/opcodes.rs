@@ -136,8 +136,8 @@ pub const TM_SUB: i32 = 7;
 pub const TM_SHL: i32 = 16;
 pub const TM_SHR: i32 = 17;
 
-// What an opcode's operands are. Ranges (LOADNIL, CALL, RETURN, the for loops...) and
-// everything else are left to rules.rs.
+// What an opcode's operands are (the pairings with other instructions are left to
+// rules.rs).
 /// A is a register.
 pub const RA: u32 = 1;
 /// B is a register, read.
@@ -162,103 +162,126 @@ pub const XA: u32 = 1 << 9;
 pub const WA: u32 = 1 << 10;
 /// R[A] is written on every path.
 pub const IA: u32 = 1 << 11;
-/// The type a constant operand needs: its tag, masked with bits 16..24, must equal bits
-/// 24..32 (tags: 3 integer, 0x13 float, 4 short string, 0x14 long string).
-pub const SHORT_STRING: u32 = 0xff << 16 | 4 << 24;
-pub const STRING: u32 = 0x0f << 16 | 4 << 24;
-pub const NUMBER: u32 = 0x0f << 16 | 3 << 24;
-pub const INTEGER: u32 = 0xff << 16 | 3 << 24;
+/// The type a constant operand needs (bits 12..15, an index in `KINDS`).
+pub const SHORT_STRING: u32 = 1 << 12;
+pub const STRING: u32 = 2 << 12;
+pub const NUMBER: u32 = 3 << 12;
+pub const INTEGER: u32 = 4 << 12;
+/// Per type: the constant's tag, masked with the first byte, must equal the second (tags:
+/// 3 integer, 0x13 float, 4 short string, 0x14 long string). The first is any constant.
+pub static KINDS: [[u8; 2]; 5] = [[0, 0], [0xff, 4], [0x0f, 4], [0x0f, 3], [0xff, 3]];
+
+/// Register ranges from A: up to two terms (bits 15..22 and 22..29), each the register
+/// A + b * B + c * C + k, the highest register of the range, for `top_register`.
+const fn term(b: u32, c: u32, k: i32) -> u32 {
+    64 | b | c << 1 | ((k + 4) as u32) << 2
+}
+const fn ranges(first: u32, second: u32) -> u32 {
+    first << 15 | second << 22
+}
+
+/// The highest register of the ranges from A in `operands` (-1 if none).
+pub fn top_register(operands: u32, i: u32) -> i32 {
+    let term = |t: u32| {
+        if t & 64 == 0 {
+            return -1;
+        }
+        a(i) + (t & 1) as i32 * b(i) + (t >> 1 & 1) as i32 * c(i) + (t >> 2 & 15) as i32 - 4
+    };
+    term(operands >> 15 & 127).max(term(operands >> 22 & 127))
+}
 
 const LOAD: u32 = RA | WA | IA;
 const UNARY: u32 = RA | RB | WA | IA;
 const ARITH: u32 = RA | RB | WA;
 const TEST: u32 = RA | XA;
 
-/// Operands of each opcode (ORDER OP).
+/// Operands of each opcode (ORDER OP). (RETURN and RETURN0 with no values may name A =
+/// maxstacksize, one past the last register.)
 pub static OPERANDS: [u32; NUM_OPCODES as usize] = [
-    UNARY,                            // MOVE
-    LOAD,                             // LOADI
-    LOAD,                             // LOADF
-    LOAD | KBX,                       // LOADK
-    LOAD,                             // LOADKX
-    LOAD,                             // LOADFALSE
-    LOAD,                             // LFALSESKIP
-    LOAD,                             // LOADTRUE
-    0,                                // LOADNIL
-    LOAD | UB,                        // GETUPVAL
-    RA | UB | XA,                     // SETUPVAL
-    LOAD | UB | KC | SHORT_STRING,    // GETTABUP
-    UNARY | RC,                       // GETTABLE
-    UNARY,                            // GETI
-    UNARY | KC | SHORT_STRING,        // GETFIELD
-    UA | KB | SHORT_STRING | RK,      // SETTABUP
-    RA | RB | RK | XA,                // SETTABLE
-    RA | RK | XA,                     // SETI
-    RA | KB | SHORT_STRING | RK | XA, // SETFIELD
-    RA,                               // NEWTABLE
-    RB | RK | STRING,                 // SELF
-    ARITH,                            // ADDI
-    ARITH | KC | NUMBER,              // ADDK
-    ARITH | KC | NUMBER,              // SUBK
-    ARITH | KC | NUMBER,              // MULK
-    ARITH | KC | NUMBER,              // MODK
-    ARITH | KC | NUMBER,              // POWK
-    ARITH | KC | NUMBER,              // DIVK
-    ARITH | KC | NUMBER,              // IDIVK
-    ARITH | KC | INTEGER,             // BANDK
-    ARITH | KC | INTEGER,             // BORK
-    ARITH | KC | INTEGER,             // BXORK
-    ARITH,                            // SHRI
-    ARITH,                            // SHLI
-    ARITH | RC,                       // ADD
-    ARITH | RC,                       // SUB
-    ARITH | RC,                       // MUL
-    ARITH | RC,                       // MOD
-    ARITH | RC,                       // POW
-    ARITH | RC,                       // DIV
-    ARITH | RC,                       // IDIV
-    ARITH | RC,                       // BAND
-    ARITH | RC,                       // BOR
-    ARITH | RC,                       // BXOR
-    ARITH | RC,                       // SHL
-    ARITH | RC,                       // SHR
-    TEST | RB,                        // MMBIN
-    TEST,                             // MMBINI
-    TEST | KB,                        // MMBINK
-    UNARY,                            // UNM
-    UNARY,                            // BNOT
-    UNARY,                            // NOT
-    UNARY,                            // LEN
-    0,                                // CONCAT
-    RA,                               // CLOSE
-    TEST,                             // TBC
-    0,                                // JMP
-    TEST | RB,                        // EQ
-    TEST | RB,                        // LT
-    TEST | RB,                        // LE
-    TEST | KB,                        // EQK
-    TEST,                             // EQI
-    TEST,                             // LTI
-    TEST,                             // LEI
-    TEST,                             // GTI
-    TEST,                             // GEI
-    TEST,                             // TEST
-    ARITH,                            // TESTSET
-    RA,                               // CALL
-    RA,                               // TAILCALL
-    0,                                // RETURN
-    0,                                // RETURN0
-    TEST,                             // RETURN1
-    0,                                // FORLOOP
-    0,                                // FORPREP
-    0,                                // TFORPREP
-    0,                                // TFORCALL
-    0,                                // TFORLOOP
-    RA,                               // SETLIST
-    RA,                               // CLOSURE
-    RA,                               // VARARG
-    0,                                // VARARGPREP
-    0,                                // EXTRAARG
+    UNARY,                                       // MOVE
+    LOAD,                                        // LOADI
+    LOAD,                                        // LOADF
+    LOAD | KBX,                                  // LOADK
+    LOAD,                                        // LOADKX
+    LOAD,                                        // LOADFALSE
+    LOAD,                                        // LFALSESKIP
+    LOAD,                                        // LOADTRUE
+    ranges(term(1, 0, 0), 0),                    // LOADNIL
+    LOAD | UB,                                   // GETUPVAL
+    RA | UB | XA,                                // SETUPVAL
+    LOAD | UB | KC | SHORT_STRING,               // GETTABUP
+    UNARY | RC,                                  // GETTABLE
+    UNARY,                                       // GETI
+    UNARY | KC | SHORT_STRING,                   // GETFIELD
+    UA | KB | SHORT_STRING | RK,                 // SETTABUP
+    RA | RB | RK | XA,                           // SETTABLE
+    RA | RK | XA,                                // SETI
+    RA | KB | SHORT_STRING | RK | XA,            // SETFIELD
+    RA,                                          // NEWTABLE
+    RB | RK | STRING | ranges(term(0, 0, 1), 0), // SELF
+    ARITH,                                       // ADDI
+    ARITH | KC | NUMBER,                         // ADDK
+    ARITH | KC | NUMBER,                         // SUBK
+    ARITH | KC | NUMBER,                         // MULK
+    ARITH | KC | NUMBER,                         // MODK
+    ARITH | KC | NUMBER,                         // POWK
+    ARITH | KC | NUMBER,                         // DIVK
+    ARITH | KC | NUMBER,                         // IDIVK
+    ARITH | KC | INTEGER,                        // BANDK
+    ARITH | KC | INTEGER,                        // BORK
+    ARITH | KC | INTEGER,                        // BXORK
+    ARITH,                                       // SHRI
+    ARITH,                                       // SHLI
+    ARITH | RC,                                  // ADD
+    ARITH | RC,                                  // SUB
+    ARITH | RC,                                  // MUL
+    ARITH | RC,                                  // MOD
+    ARITH | RC,                                  // POW
+    ARITH | RC,                                  // DIV
+    ARITH | RC,                                  // IDIV
+    ARITH | RC,                                  // BAND
+    ARITH | RC,                                  // BOR
+    ARITH | RC,                                  // BXOR
+    ARITH | RC,                                  // SHL
+    ARITH | RC,                                  // SHR
+    TEST | RB,                                   // MMBIN
+    TEST,                                        // MMBINI
+    TEST | KB,                                   // MMBINK
+    UNARY,                                       // UNM
+    UNARY,                                       // BNOT
+    UNARY,                                       // NOT
+    UNARY,                                       // LEN
+    ranges(term(1, 0, -1), 0),                   // CONCAT
+    RA,                                          // CLOSE
+    TEST,                                        // TBC
+    0,                                           // JMP
+    TEST | RB,                                   // EQ
+    TEST | RB,                                   // LT
+    TEST | RB,                                   // LE
+    TEST | KB,                                   // EQK
+    TEST,                                        // EQI
+    TEST,                                        // LTI
+    TEST,                                        // LEI
+    TEST,                                        // GTI
+    TEST,                                        // GEI
+    TEST,                                        // TEST
+    ARITH,                                       // TESTSET
+    RA | ranges(term(1, 0, -1), term(0, 1, -2)), // CALL
+    RA | ranges(term(1, 0, -1), 0),              // TAILCALL
+    ranges(term(1, 0, -2), term(0, 0, -1)),      // RETURN
+    ranges(term(0, 0, -1), 0),                   // RETURN0
+    TEST,                                        // RETURN1
+    ranges(term(0, 0, 3), 0),                    // FORLOOP
+    ranges(term(0, 0, 3), 0),                    // FORPREP
+    ranges(term(0, 0, 3), 0),                    // TFORPREP
+    ranges(term(0, 0, 6), term(0, 1, 3)),        // TFORCALL
+    ranges(term(0, 0, 4), 0),                    // TFORLOOP
+    RA | ranges(term(1, 0, 0), 0),               // SETLIST
+    RA,                                          // CLOSURE
+    RA | ranges(term(0, 1, -2), 0),              // VARARG
+    0,                                           // VARARGPREP
+    0,                                           // EXTRAARG
 ];
 
 /// Is `o` a RETURN-family opcode?
@@ -288,15 +311,17 @@ pub fn is_it(i: u32) -> bool {
 /// Does metamethod instruction `mm` with event `tm` complete arithmetic/bitwise opcode
 /// `arith`, as lcode.c pairs them (`finishbinexpval`, `finishbinexpneg`, `codebini`)?
 pub fn pairs(arith: u8, mm: u8, tm: i32) -> bool {
-    match arith {
+    // The metamethod opcode, and the events allowed as bits.
+    let (want, events) = match arith {
         // `x + I` and `x - I` (coded as ADDI with -I) both use ADDI.
-        OP_ADDI => mm == OP_MMBINI && (tm == TM_ADD || tm == TM_SUB),
+        OP_ADDI => (OP_MMBINI, 1 << TM_ADD | 1 << TM_SUB),
         // `x >> I`, and `x << I` coded as `x >> -I`.
-        OP_SHRI => mm == OP_MMBINI && (tm == TM_SHR || tm == TM_SHL),
-        OP_SHLI => mm == OP_MMBINI && tm == TM_SHL,
+        OP_SHRI => (OP_MMBINI, 1 << TM_SHR | 1 << TM_SHL),
+        OP_SHLI => (OP_MMBINI, 1 << TM_SHL),
         // By position: ADD..SHR and ADDK..BXORK are in ORDER TM from TM_ADD.
-        OP_ADDK..=OP_BXORK => mm == OP_MMBINK && tm == (arith - OP_ADDK) as i32 + TM_ADD,
-        OP_ADD..=OP_SHR => mm == OP_MMBIN && tm == (arith - OP_ADD) as i32 + TM_ADD,
-        _ => false,
-    }
+        OP_ADDK..=OP_BXORK => (OP_MMBINK, 1 << ((arith - OP_ADDK) as i32 + TM_ADD)),
+        OP_ADD..=OP_SHR => (OP_MMBIN, 1 << ((arith - OP_ADD) as i32 + TM_ADD)),
+        _ => return false,
+    };
+    mm == want && (0..32).contains(&tm) && (events >> tm) & 1 != 0
 }

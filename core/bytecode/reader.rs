@@ -397,9 +397,7 @@ impl<'a> Chunk<'a> {
         if names != 0 && names != f.nup {
             self.fail(Msg::UpvalueNames, names, f.nup);
         }
-        if names as usize > self.data.len() - self.pos {
-            self.fail(Msg::Truncated, self.pos as u32, 0);
-        }
+        // (At most the upvalue count: more are refused above.)
         for _ in 0..names.min(f.nup) {
             self.string();
         }

@@ -165,6 +165,11 @@ fn targets(e: u64) -> [u32; 2] {
     [e as u32, (e >> 32) as u32]
 }
 
+/// `effects`' three registers.
+fn unpack(e: u64) -> [i32; 3] {
+    [e as i16 as i32, (e >> 16) as i16 as i32, (e >> 32) as i16 as i32]
+}
+
 /// Is the instruction's first successor its natural sequel?
 fn natural(i: u32) -> bool {
     !matches!(op(i), OP_JMP | OP_LFALSESKIP | OP_TFORPREP)
@@ -229,7 +234,9 @@ impl<'a> Func<'a> {
             }
             let i = self.ins(pc);
             self.check_instruction(pc, i)?;
-            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+            let ts = targets(self.edges(pc, i));
+            for j in 0..2 {
+                let to = ts[j];
                 if to == NO_EDGE {
                     continue;
                 }
@@ -281,7 +288,8 @@ impl<'a> Func<'a> {
         let Some(&t) = self.tags.get(x as usize) else {
             return Err(self.fail(Msg::KIndex, pc, x, self.f.nk));
         };
-        if t as u32 & (want >> 16 & 0xff) != want >> 24 {
+        let [mask, value] = KINDS.get((want >> 12 & 7) as usize).copied().unwrap_or_default();
+        if t & mask != value {
             return Err(self.fail(Msg::KType, pc, x, t as u32));
         }
         Ok(())
@@ -312,7 +320,8 @@ impl<'a> Func<'a> {
             return Err(self.fail(Msg::Opcode, pc, o as u32, 0));
         };
         let numparams = self.f.numparams as u32;
-        if pc == 0 && self.vararg && o != OP_VARARGPREP {
+        // VARARGPREP, with A = numparams, starts a vararg function and is nowhere else.
+        if (pc == 0 && self.vararg) != (o == OP_VARARGPREP) || (o == OP_VARARGPREP && ra as u32 != numparams) {
             return Err(self.fail(Msg::VarargPrep, pc, ra as u32, numparams));
         }
         match o {
@@ -320,22 +329,8 @@ impl<'a> Func<'a> {
             OP_VARARG if !self.vararg => return Err(self.fail(Msg::VarargOp, pc, 0, 0)),
             _ => {}
         }
-        // A, B, and the register ranges from A: their highest register. (RETURN and
-        // RETURN0 with no values may name A = maxstacksize, one past the last register.)
-        let mut hi = match o {
-            OP_LOADNIL => ra + rb,
-            OP_SELF => ra + 1,
-            OP_CONCAT | OP_TAILCALL => ra + rb - 1,
-            OP_CALL => (ra + rb - 1).max(ra + rc - 2),
-            OP_RETURN => ra + rb.max(1) - 2,
-            OP_RETURN0 => ra - 1,
-            OP_FORLOOP | OP_FORPREP | OP_TFORPREP => ra + 3,
-            OP_TFORCALL => (ra + 6).max(ra + 3 + rc),
-            OP_TFORLOOP => ra + 4,
-            OP_SETLIST => ra + rb,
-            OP_VARARG => ra + rc - 2,
-            _ => -1,
-        };
+        // A, B, and the register ranges from A: their highest register.
+        let mut hi = top_register(d, i);
         if d & RA != 0 {
             hi = hi.max(ra);
         }
@@ -394,15 +389,10 @@ impl<'a> Func<'a> {
                     return Err(self.fail(Msg::TestJump, pc, 0, 0));
                 }
             }
-            OP_TAILCALL | OP_RETURN => {
-                // C moves the frame base back over the varargs.
-                if rc != vararg_c {
+            OP_TAILCALL..=OP_RETURN1 => {
+                // C moves the frame base back over the varargs; RETURN0 and RETURN1 have none.
+                if if o <= OP_RETURN { rc != vararg_c } else { self.vararg } {
                     return Err(self.fail(Msg::VarargC, pc, rc as u32, vararg_c as u32));
-                }
-            }
-            OP_RETURN0 | OP_RETURN1 => {
-                if self.vararg {
-                    return Err(self.fail(Msg::VarargReturn, pc, 0, 0));
                 }
             }
             OP_FORLOOP..=OP_TFORLOOP => self.check_pairing(pc, i)?,
@@ -413,11 +403,6 @@ impl<'a> Func<'a> {
             OP_CLOSURE => {
                 if bx(i) >= self.f.np {
                     return Err(self.fail(Msg::ProtoIndex, pc, bx(i), self.f.np));
-                }
-            }
-            OP_VARARGPREP => {
-                if pc != 0 || !self.vararg || ra as u32 != numparams {
-                    return Err(self.fail(Msg::VarargPrep, pc, ra as u32, numparams));
                 }
             }
             // Where no instruction takes one.
@@ -519,65 +504,67 @@ impl<'a> Func<'a> {
         child.and_then(|p| c.data.get(p.up..p.up + 3 * p.nup as usize)).unwrap_or_default()
     }
 
-    /// Registers an instruction may overwrite (TOP: every register from lo up), and those
-    /// it writes on every path (both lo..=hi).
-    fn effects(&self, pc: u32, i: u32) -> [(i32, i32); 2] {
+    /// Registers an instruction may overwrite, lo..=hi (hi TOP: every register from lo up),
+    /// and of those the ones it writes on every path, lo..=def: packed by 16 bits, for
+    /// `unpack`.
+    fn effects(&self, pc: u32, i: u32) -> u64 {
         let (ra, rb, rc) = (a(i), b(i), c(i));
         let d = OPERANDS.get(op(i) as usize).copied().unwrap_or(0);
-        match op(i) {
-            _ if d & WA != 0 => [(ra, ra), if d & IA != 0 { (ra, ra) } else { EMPTY }],
-            OP_LOADNIL => [(ra, ra + rb); 2],
-            OP_SELF => [(ra, ra + 1); 2],
+        let (lo, hi, def) = match op(i) {
+            _ if d & WA != 0 => (ra, ra, if d & IA != 0 { ra } else { ra - 1 }),
+            OP_LOADNIL => (ra, ra + rb, ra + rb),
+            OP_SELF => (ra, ra + 1, ra + 1),
             // A GC step runs with the top at A + 1: a finalizer's frame covers the rest.
-            OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => [(ra, TOP), (ra, ra)],
-            OP_CALL => [(ra, TOP), (ra, ra + rc - 2)],
-            OP_TAILCALL => [(ra, TOP), EMPTY],
-            OP_TFORCALL => [(ra + 4, TOP), (ra + 4, ra + 3 + rc)],
-            OP_TFORLOOP => [(ra + 2, ra + 2), EMPTY],
-            OP_FORPREP | OP_FORLOOP => [(ra, ra + 3), EMPTY],
-            OP_VARARG => [(ra, if rc == 0 { TOP } else { ra + rc - 2 }), (ra, ra + rc - 2)],
+            OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => (ra, TOP, ra),
+            OP_CALL => (ra, TOP, ra + rc - 2),
+            OP_TAILCALL => (ra, TOP, ra - 1),
+            OP_TFORCALL => (ra + 4, TOP, ra + 3 + rc),
+            OP_TFORLOOP => (ra + 2, ra + 2, ra + 1),
+            OP_FORPREP | OP_FORLOOP => (ra, ra + 3, ra - 1),
+            OP_VARARG => (ra, if rc == 0 { TOP } else { ra + rc - 2 }, ra + rc - 2),
             // The metamethod's result goes to the arithmetic instruction's A.
             OP_MMBIN..=OP_MMBINK => {
                 let p = a(self.ins(pc.wrapping_sub(1)));
-                [(p, p); 2]
+                (p, p, p)
             }
-            _ => [EMPTY; 2],
-        }
+            _ => (1, 0, 0),
+        };
+        lo as u16 as u64 | (hi as u16 as u64) << 16 | (def as u16 as u64) << 32
     }
 
     /// Numeric for loops: properly nested, entered only through their FORPREP, and their
     /// internal registers (A..A+2) neither written nor captured inside the body.
     fn check_loops(&self, t: &mut Scratch) -> Result<(), Fail> {
-        let Scratch { marks: innermost, loops, stack, .. } = t;
+        let Scratch { marks: innermost, loops, .. } = t;
         // The innermost loop of each pc (0: none, else index + 1), each loop's enclosing one
-        // and protected registers, in one sweep: nested loops form a stack (a loop-per-range
-        // fill would be quadratic for deeply nested crafted loops). Loops are in FORPREP
-        // order, so overlaps are found in that order.
-        stack.clear();
+        // and protected registers, in one sweep: nested loops form a stack, the chain of
+        // enclosing loops from `cur` (a loop-per-range fill would be quadratic for deeply
+        // nested crafted loops). Loops are in FORPREP order, so overlaps are found in that
+        // order.
+        let mut cur = NONE;
         let mut next = 0;
         for (pc, slot) in innermost.iter_mut().enumerate() {
-            while stack.last().and_then(|&j| loops.get(j as usize)).is_some_and(|l| (l.end as usize) < pc) {
-                stack.pop();
+            while let Some(l) = loops.get(cur as usize).filter(|l| (l.end as usize) < pc) {
+                cur = l.parent;
             }
             while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
-                let (prep, end) = (l.prep, l.end);
-                let top = stack.last().copied().unwrap_or(NONE);
-                if let Some(outer) = loops.get(top as usize) {
+                let (prep, end, mut protected) = (l.prep, l.end, l.protected);
+                if let Some(outer) = loops.get(cur as usize) {
                     if outer.end < end {
                         return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
                     }
-                    let protected = outer.protected;
-                    if let Some(l) = loops.get_mut(next) {
-                        l.parent = top;
-                        for w in 0..4 {
-                            l.protected.0[w] |= protected.0[w];
-                        }
+                    for w in 0..4 {
+                        protected.0[w] |= outer.protected.0[w];
                     }
                 }
-                stack.push(next as u32);
+                if let Some(l) = loops.get_mut(next) {
+                    l.parent = cur;
+                    l.protected = protected;
+                }
+                cur = next as u32;
                 next += 1;
             }
-            *slot = stack.last().map_or(0, |&j| j + 1);
+            *slot = cur.wrapping_add(1);
         }
         let inner = |pc: u32| innermost.get(pc as usize).and_then(|&j| loops.get((j as usize).wrapping_sub(1)));
         for pc in 0..self.f.ncode {
@@ -585,7 +572,9 @@ impl<'a> Func<'a> {
                 continue;
             }
             let i = self.ins(pc);
-            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+            let ts = targets(self.edges(pc, i));
+            for j in 0..2 {
+                let to = ts[j];
                 let Some(l) = inner(to) else { continue };
                 let from_prep = pc == l.prep && j == 0 && natural(i);
                 if !(l.prep < pc && pc <= l.end) && !from_prep {
@@ -600,7 +589,7 @@ impl<'a> Func<'a> {
                     None => continue,
                 }
             }
-            let (lo, hi) = self.effects(pc, i)[0];
+            let [lo, hi, _] = unpack(self.effects(pc, i));
             let mut hit = l.protected.any(lo, hi);
             if op(i) == OP_CLOSURE {
                 for d in self.upvals(i).chunks_exact(3) {
@@ -610,6 +599,15 @@ impl<'a> Func<'a> {
             if hit {
                 return Err(self.fail(Msg::ForWrite, pc, l.prep, 0));
             }
+        }
+        Ok(())
+    }
+
+    /// Registers lo..=hi must have been written (`register-init`).
+    fn need(&self, pc: u32, s: &State, lo: i32, hi: i32) -> Result<(), Fail> {
+        let r = s.init.missing(lo, hi);
+        if r < 256 {
+            return Err(self.fail(Msg::Init, pc, r, 0));
         }
         Ok(())
     }
@@ -627,31 +625,28 @@ impl<'a> Func<'a> {
             let d = OPERANDS.get(o as usize).copied().unwrap_or(0);
             let base = a(self.ins(pc.wrapping_sub(1)));
             let counted = |extra: i32| if rb == 0 { base - 1 } else { ra + rb + extra };
-            let reads = [
-                if d & XA != 0 { (ra, ra) } else { EMPTY },
-                if d & RB != 0 { (rb, rb) } else { EMPTY },
-                if d & RC != 0 || (d & RK != 0 && !k(i)) { (rc, rc) } else { EMPTY },
-                match o {
-                    OP_CONCAT => (ra, ra + rb - 1),
-                    OP_CALL | OP_TAILCALL => (ra, counted(-1)),
-                    OP_RETURN => (ra, counted(-2)),
-                    OP_SETLIST => (ra, counted(0)),
-                    OP_FORPREP | OP_FORLOOP | OP_TFORCALL => (ra, ra + 2),
-                    OP_TFORPREP => (ra + 3, ra + 3),
-                    OP_TFORLOOP => (ra + 4, ra + 4),
-                    _ => EMPTY,
-                },
-            ];
-            for (lo, hi) in reads {
-                let r = s.init.missing(lo, hi);
-                if r < 256 {
-                    return Err(self.fail(Msg::Init, pc, r, 0));
-                }
+            let (lo, hi) = match o {
+                OP_CONCAT => (ra, ra + rb - 1),
+                OP_CALL | OP_TAILCALL => (ra, counted(-1)),
+                OP_RETURN => (ra, counted(-2)),
+                OP_SETLIST => (ra, counted(0)),
+                OP_FORPREP | OP_FORLOOP | OP_TFORCALL => (ra, ra + 2),
+                OP_TFORPREP => (ra + 3, ra + 3),
+                OP_TFORLOOP => (ra + 4, ra + 4),
+                _ if d & XA != 0 => (ra, ra),
+                _ => EMPTY,
+            };
+            self.need(pc, s, lo, hi)?;
+            if d & RB != 0 {
+                self.need(pc, s, rb, rb)?;
+            }
+            if d & RC != 0 || (d & RK != 0 && !k(i)) {
+                self.need(pc, s, rc, rc)?;
             }
             for d in ups.chunks_exact(3) {
                 let r = d[1] as i32;
-                if d[0] == 1 && r != ra && !s.init.any(r, r) {
-                    return Err(self.fail(Msg::Init, pc, r as u32, 0));
+                if d[0] == 1 && r != ra {
+                    self.need(pc, s, r, r)?;
                 }
             }
             // The registers a pending to-be-closed variable or an open upvalue must not be
@@ -681,13 +676,13 @@ impl<'a> Func<'a> {
                 return Err(self.fail(Msg::SetlistTable, pc, ra as u32, 0));
             }
         }
-        let [writes, written] = self.effects(pc, i);
-        s.table.remove(writes.0, writes.1);
+        let [lo, hi, def] = unpack(self.effects(pc, i));
+        s.table.remove(lo, hi);
         // Frames and GC finalizers leave their own values above what they define.
-        if writes.1 == TOP {
-            s.init.remove(writes.0, writes.1);
+        if hi == TOP {
+            s.init.remove(lo, hi);
         }
-        s.init.add(written.0, written.1);
+        s.init.add(lo, def);
         match o {
             OP_NEWTABLE if !s.open.any(ra, ra) => s.table.add(ra, ra),
             OP_CLOSURE => {
@@ -709,10 +704,11 @@ impl<'a> Func<'a> {
         Ok(())
     }
 
-    /// Registers written only on one edge out of an instruction (after `step`).
-    fn edge_writes(&self, i: u32, natural: bool) -> (i32, i32) {
+    /// Adds to `init` the registers written only on one edge out of an instruction (after
+    /// `step`).
+    fn edge_writes(&self, i: u32, natural: bool, init: &mut Bits) {
         let ra = a(i);
-        match (op(i), natural) {
+        let (lo, hi) = match (op(i), natural) {
             // Success skips the MMBIN and writes A; failure goes to the MMBIN, which does.
             // R[A] := R[B] happens on the path that takes the JMP.
             (OP_ADDI..=OP_SHR, false) | (OP_TESTSET, true) => (ra, ra),
@@ -720,7 +716,8 @@ impl<'a> Func<'a> {
             (OP_FORPREP, true) | (OP_FORLOOP, false) => (ra, ra + 3),
             (OP_TFORLOOP, false) => (ra + 2, ra + 2),
             _ => EMPTY,
-        }
+        };
+        init.add(lo, hi);
     }
 
     /// Runs a basic block from `pc` (stepping `s`) up to its last instruction, whose pc it
@@ -733,8 +730,7 @@ impl<'a> Func<'a> {
             if other != NO_EDGE || !natural(i) || block.get(next as usize) != Some(&NONE) {
                 return Ok(pc);
             }
-            let (lo, hi) = self.edge_writes(i, true);
-            s.init.add(lo, hi);
+            self.edge_writes(i, true, &mut s.init);
             pc = next;
         }
     }
@@ -783,14 +779,15 @@ impl<'a> Func<'a> {
             *leader &= !QUEUED;
             let pc = self.walk(*leader, &mut s, false, block)?;
             let i = self.ins(pc);
-            for (j, to) in targets(self.edges(pc, i)).into_iter().enumerate() {
+            let ts = targets(self.edges(pc, i));
+            for j in 0..2 {
+                let to = ts[j];
                 let Some(&t) = block.get(to as usize) else { continue };
                 let (Some(slot), Some(leader)) = (states.get_mut(t as usize), leaders.get_mut(t as usize)) else {
                     continue;
                 };
                 let mut merged = s;
-                let (lo, hi) = self.edge_writes(i, j == 0 && natural(i));
-                merged.init.add(lo, hi);
+                self.edge_writes(i, j == 0 && natural(i), &mut merged.init);
                 merged.join(slot);
                 if *slot != merged {
                     *slot = merged;
