@@ -287,8 +287,8 @@ impl<'a> Func<'a> {
         let Some(&t) = self.tags.get(x as usize) else {
             return Err(self.fail(Msg::KIndex, pc, x, self.f.nk));
         };
-        let [mask, value] = KINDS.get((want >> 12 & 7) as usize).copied().unwrap_or_default();
-        if t & mask != value {
+        let mask = if want & EXACT != 0 { 0xff } else { 0x0f };
+        if want & TYPED != 0 && t & mask != 3 + (want >> 13 & 1) as u8 {
             return Err(self.fail(Msg::KType, pc, x, t as u32));
         }
         Ok(())
@@ -508,19 +508,19 @@ impl<'a> Func<'a> {
     /// and of those the ones it writes on every path, lo..=def: packed by 16 bits, for
     /// `unpack`.
     fn effects(&self, pc: u32, i: u32) -> u64 {
-        let (ra, rb, rc) = (a(i), b(i), c(i));
-        let d = OPERANDS.get(op(i) as usize).copied().unwrap_or(0);
+        let (ra, rc) = (a(i), c(i));
+        let d = operands(i);
         let (lo, hi, def) = match op(i) {
-            _ if d & WA != 0 => (ra, ra, if d & IA != 0 { ra } else { ra - 1 }),
-            OP_LOADNIL => (ra, ra + rb, ra + rb),
-            OP_SELF => (ra, ra + 1, ra + 1),
+            _ if d & WA != 0 => {
+                let hi = top_register(d, i).max(ra);
+                (ra, hi, if d & IA != 0 { hi } else { ra - 1 })
+            }
             // A GC step runs with the top at A + 1: a finalizer's frame covers the rest.
             OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => (ra, TOP, ra),
             OP_CALL => (ra, TOP, ra + rc - 2),
             OP_TAILCALL => (ra, TOP, ra - 1),
             OP_TFORCALL => (ra + 4, TOP, ra + 3 + rc),
             OP_TFORLOOP => (ra + 2, ra + 2, ra + 1),
-            OP_FORPREP | OP_FORLOOP => (ra, ra + 3, ra - 1),
             OP_VARARG => (ra, if rc == 0 { TOP } else { ra + rc - 2 }, ra + rc - 2),
             // The metamethod's result goes to the arithmetic instruction's A.
             OP_MMBIN..=OP_MMBINK => {
@@ -621,7 +621,7 @@ impl<'a> Func<'a> {
             // Registers read (counts that come from the top start at the top-setting
             // instruction's A, which wrote them), and registers captured (but the
             // CLOSURE's own A).
-            let d = OPERANDS.get(o as usize).copied().unwrap_or(0);
+            let d = operands(i);
             let base = a(self.ins(pc.wrapping_sub(1)));
             let counted = |extra: i32| if rb == 0 { base - 1 } else { ra + rb + extra };
             let (lo, hi) = match o {
@@ -693,14 +693,16 @@ impl<'a> Func<'a> {
                     }
                 }
             }
-            OP_TBC => s.tbc.add(ra, ra),
-            OP_TFORPREP => s.tbc.add(ra + 3, ra + 3),
+            OP_TBC | OP_TFORPREP => {
+                let r = if o == OP_TBC { ra } else { ra + 3 };
+                s.tbc.add(r, r);
+            }
             OP_CLOSE => {
                 s.tbc.remove(ra, TOP);
                 s.open.remove(ra, TOP);
             }
             // `luaF_closeupval(L, base)` before the call.
-            OP_TAILCALL if k(i) => s.open = Bits::default(),
+            OP_TAILCALL if k(i) => s.open.remove(0, TOP),
             _ => {}
         }
         Ok(())
@@ -713,7 +715,7 @@ impl<'a> Func<'a> {
         // TESTSET's R[A] := R[B] happens on the path that takes the JMP. Entering a numeric
         // loop sets A..A+3 (a skipped float loop leaves A+3 alone); TFORLOOP's jump back
         // sets A+2.
-        let d = OPERANDS.get(op(i) as usize).copied().unwrap_or(0);
+        let d = operands(i);
         let kind = d >> 29 & 3;
         if kind != 0 && (d & ON_SKIP == 0) == natural {
             let lo = a(i) + if kind == 3 { 2 } else { 0 };
