@@ -21,7 +21,6 @@ mod opcodes;
 mod reader;
 mod rules;
 
-use crate::text::put_decimal;
 use alloc::string::String;
 
 pub use reader::MAX_NESTING;
@@ -154,7 +153,7 @@ impl Rejection {
         s.push_str(&self.function);
         if let Some(pc) = self.pc {
             s.push_str(" pc ");
-            put_decimal(&mut s, pc as i64);
+            put_decimal(&mut s, pc);
         }
         s.push_str(": ");
         s.push_str(&self.detail);
@@ -290,12 +289,23 @@ impl Fail {
         let mut args = f.args.iter();
         for &c in text.as_bytes() {
             match c {
-                b'{' => put_decimal(&mut detail, args.next().copied().unwrap_or(0) as i64),
+                b'{' => put_decimal(&mut detail, args.next().copied().unwrap_or(0)),
                 b'}' => {}
                 _ => detail.push(c as char),
             }
         }
         Rejection { rule, function: path(protos, f.proto), pc: (f.pc != NONE).then_some(f.pc), detail }
+    }
+}
+
+/// Appends `v` in decimal.
+fn put_decimal(out: &mut String, v: u32) {
+    let mut unit = 1_000_000_000;
+    while unit > 0 {
+        if v >= unit || unit == 1 {
+            out.push((b'0' + (v / unit % 10) as u8) as char);
+        }
+        unit /= 10;
     }
 }
 
@@ -315,9 +325,9 @@ fn path(protos: &[reader::Proto], idx: u32) -> String {
         idx = f.parent;
     }
     let mut s = String::from("main");
-    for i in up[..n].iter().rev() {
+    for i in up.get(..n).unwrap_or_default().iter().rev() {
         s.push('.');
-        put_decimal(&mut s, *i as i64);
+        put_decimal(&mut s, *i);
     }
     s
 }

@@ -158,18 +158,26 @@ pub const KC: u32 = 1 << 7;
 pub const KBX: u32 = 1 << 8;
 /// R[A] is read.
 pub const XA: u32 = 1 << 9;
-/// R[A] is written (on some path).
+/// R[A], and the registers of the ranges from A, are written (on some path).
 pub const WA: u32 = 1 << 10;
-/// R[A] is written on every path.
+/// ... on every path.
 pub const IA: u32 = 1 << 11;
-/// The type a constant operand needs (bits 12..15, an index in `KINDS`).
-pub const SHORT_STRING: u32 = 1 << 12;
-pub const STRING: u32 = 2 << 12;
-pub const NUMBER: u32 = 3 << 12;
-pub const INTEGER: u32 = 4 << 12;
-/// Per type: the constant's tag, masked with the first byte, must equal the second (tags:
-/// 3 integer, 0x13 float, 4 short string, 0x14 long string). The first is any constant.
-pub static KINDS: [[u8; 2]; 5] = [[0, 0], [0xff, 4], [0x0f, 4], [0x0f, 3], [0xff, 3]];
+/// The type a constant operand needs (bits 12..15): TYPED, then a string (tag 4 or 0x14) or
+/// else a number (3 or 0x13), and EXACT: only the variant whose tag is 4 or 3 (a short
+/// string, an integer).
+pub const TYPED: u32 = 4 << 12;
+pub const EXACT: u32 = 1 << 12;
+pub const STRING: u32 = TYPED | 2 << 12;
+pub const SHORT_STRING: u32 = STRING | EXACT;
+pub const NUMBER: u32 = TYPED;
+pub const INTEGER: u32 = TYPED | EXACT;
+
+/// Registers written on one edge out of the instruction only (bits 29..31): A, A..A+3 or
+/// A+2, on the natural sequel or (ON_SKIP) on the other edge.
+pub const EDGE_A: u32 = 1 << 29;
+pub const EDGE_A3: u32 = 2 << 29;
+pub const EDGE_A2: u32 = 3 << 29;
+pub const ON_SKIP: u32 = 1 << 31;
 
 /// Register ranges from A: up to two terms (bits 15..22 and 22..29), each the register
 /// A + b * B + c * C + k, the highest register of the range, for `top_register`.
@@ -193,96 +201,101 @@ pub fn top_register(operands: u32, i: u32) -> i32 {
 
 const LOAD: u32 = RA | WA | IA;
 const UNARY: u32 = RA | RB | WA | IA;
-const ARITH: u32 = RA | RB | WA;
+const ARITH: u32 = RA | RB | WA | ON_SKIP | EDGE_A;
 const TEST: u32 = RA | XA;
 
 /// Operands of each opcode (ORDER OP). (RETURN and RETURN0 with no values may name A =
 /// maxstacksize, one past the last register.)
 pub static OPERANDS: [u32; NUM_OPCODES as usize] = [
-    UNARY,                                       // MOVE
-    LOAD,                                        // LOADI
-    LOAD,                                        // LOADF
-    LOAD | KBX,                                  // LOADK
-    LOAD,                                        // LOADKX
-    LOAD,                                        // LOADFALSE
-    LOAD,                                        // LFALSESKIP
-    LOAD,                                        // LOADTRUE
-    ranges(term(1, 0, 0), 0),                    // LOADNIL
-    LOAD | UB,                                   // GETUPVAL
-    RA | UB | XA,                                // SETUPVAL
-    LOAD | UB | KC | SHORT_STRING,               // GETTABUP
-    UNARY | RC,                                  // GETTABLE
-    UNARY,                                       // GETI
-    UNARY | KC | SHORT_STRING,                   // GETFIELD
-    UA | KB | SHORT_STRING | RK,                 // SETTABUP
-    RA | RB | RK | XA,                           // SETTABLE
-    RA | RK | XA,                                // SETI
-    RA | KB | SHORT_STRING | RK | XA,            // SETFIELD
-    RA,                                          // NEWTABLE
-    RB | RK | STRING | ranges(term(0, 0, 1), 0), // SELF
-    ARITH,                                       // ADDI
-    ARITH | KC | NUMBER,                         // ADDK
-    ARITH | KC | NUMBER,                         // SUBK
-    ARITH | KC | NUMBER,                         // MULK
-    ARITH | KC | NUMBER,                         // MODK
-    ARITH | KC | NUMBER,                         // POWK
-    ARITH | KC | NUMBER,                         // DIVK
-    ARITH | KC | NUMBER,                         // IDIVK
-    ARITH | KC | INTEGER,                        // BANDK
-    ARITH | KC | INTEGER,                        // BORK
-    ARITH | KC | INTEGER,                        // BXORK
-    ARITH,                                       // SHRI
-    ARITH,                                       // SHLI
-    ARITH | RC,                                  // ADD
-    ARITH | RC,                                  // SUB
-    ARITH | RC,                                  // MUL
-    ARITH | RC,                                  // MOD
-    ARITH | RC,                                  // POW
-    ARITH | RC,                                  // DIV
-    ARITH | RC,                                  // IDIV
-    ARITH | RC,                                  // BAND
-    ARITH | RC,                                  // BOR
-    ARITH | RC,                                  // BXOR
-    ARITH | RC,                                  // SHL
-    ARITH | RC,                                  // SHR
-    TEST | RB,                                   // MMBIN
-    TEST,                                        // MMBINI
-    TEST | KB,                                   // MMBINK
-    UNARY,                                       // UNM
-    UNARY,                                       // BNOT
-    UNARY,                                       // NOT
-    UNARY,                                       // LEN
-    ranges(term(1, 0, -1), 0),                   // CONCAT
-    RA,                                          // CLOSE
-    TEST,                                        // TBC
-    0,                                           // JMP
-    TEST | RB,                                   // EQ
-    TEST | RB,                                   // LT
-    TEST | RB,                                   // LE
-    TEST | KB,                                   // EQK
-    TEST,                                        // EQI
-    TEST,                                        // LTI
-    TEST,                                        // LEI
-    TEST,                                        // GTI
-    TEST,                                        // GEI
-    TEST,                                        // TEST
-    ARITH,                                       // TESTSET
-    RA | ranges(term(1, 0, -1), term(0, 1, -2)), // CALL
-    RA | ranges(term(1, 0, -1), 0),              // TAILCALL
-    ranges(term(1, 0, -2), term(0, 0, -1)),      // RETURN
-    ranges(term(0, 0, -1), 0),                   // RETURN0
-    TEST,                                        // RETURN1
-    ranges(term(0, 0, 3), 0),                    // FORLOOP
-    ranges(term(0, 0, 3), 0),                    // FORPREP
-    ranges(term(0, 0, 3), 0),                    // TFORPREP
-    ranges(term(0, 0, 6), term(0, 1, 3)),        // TFORCALL
-    ranges(term(0, 0, 4), 0),                    // TFORLOOP
-    RA | ranges(term(1, 0, 0), 0),               // SETLIST
-    RA,                                          // CLOSURE
-    RA | ranges(term(0, 1, -2), 0),              // VARARG
-    0,                                           // VARARGPREP
-    0,                                           // EXTRAARG
+    UNARY,                                                 // MOVE
+    LOAD,                                                  // LOADI
+    LOAD,                                                  // LOADF
+    LOAD | KBX,                                            // LOADK
+    LOAD,                                                  // LOADKX
+    LOAD,                                                  // LOADFALSE
+    LOAD,                                                  // LFALSESKIP
+    LOAD,                                                  // LOADTRUE
+    WA | IA | ranges(term(1, 0, 0), 0),                    // LOADNIL
+    LOAD | UB,                                             // GETUPVAL
+    RA | UB | XA,                                          // SETUPVAL
+    LOAD | UB | KC | SHORT_STRING,                         // GETTABUP
+    UNARY | RC,                                            // GETTABLE
+    UNARY,                                                 // GETI
+    UNARY | KC | SHORT_STRING,                             // GETFIELD
+    UA | KB | SHORT_STRING | RK,                           // SETTABUP
+    RA | RB | RK | XA,                                     // SETTABLE
+    RA | RK | XA,                                          // SETI
+    RA | KB | SHORT_STRING | RK | XA,                      // SETFIELD
+    RA,                                                    // NEWTABLE
+    RB | RK | STRING | WA | IA | ranges(term(0, 0, 1), 0), // SELF
+    ARITH,                                                 // ADDI
+    ARITH | KC | NUMBER,                                   // ADDK
+    ARITH | KC | NUMBER,                                   // SUBK
+    ARITH | KC | NUMBER,                                   // MULK
+    ARITH | KC | NUMBER,                                   // MODK
+    ARITH | KC | NUMBER,                                   // POWK
+    ARITH | KC | NUMBER,                                   // DIVK
+    ARITH | KC | NUMBER,                                   // IDIVK
+    ARITH | KC | INTEGER,                                  // BANDK
+    ARITH | KC | INTEGER,                                  // BORK
+    ARITH | KC | INTEGER,                                  // BXORK
+    ARITH,                                                 // SHRI
+    ARITH,                                                 // SHLI
+    ARITH | RC,                                            // ADD
+    ARITH | RC,                                            // SUB
+    ARITH | RC,                                            // MUL
+    ARITH | RC,                                            // MOD
+    ARITH | RC,                                            // POW
+    ARITH | RC,                                            // DIV
+    ARITH | RC,                                            // IDIV
+    ARITH | RC,                                            // BAND
+    ARITH | RC,                                            // BOR
+    ARITH | RC,                                            // BXOR
+    ARITH | RC,                                            // SHL
+    ARITH | RC,                                            // SHR
+    TEST | RB,                                             // MMBIN
+    TEST,                                                  // MMBINI
+    TEST | KB,                                             // MMBINK
+    UNARY,                                                 // UNM
+    UNARY,                                                 // BNOT
+    UNARY,                                                 // NOT
+    UNARY,                                                 // LEN
+    ranges(term(1, 0, -1), 0),                             // CONCAT
+    RA,                                                    // CLOSE
+    TEST,                                                  // TBC
+    0,                                                     // JMP
+    TEST | RB,                                             // EQ
+    TEST | RB,                                             // LT
+    TEST | RB,                                             // LE
+    TEST | KB,                                             // EQK
+    TEST,                                                  // EQI
+    TEST,                                                  // LTI
+    TEST,                                                  // LEI
+    TEST,                                                  // GTI
+    TEST,                                                  // GEI
+    TEST,                                                  // TEST
+    RA | RB | WA | EDGE_A,                                 // TESTSET
+    RA | ranges(term(1, 0, -1), term(0, 1, -2)),           // CALL
+    RA | ranges(term(1, 0, -1), 0),                        // TAILCALL
+    ranges(term(1, 0, -2), term(0, 0, -1)),                // RETURN
+    ranges(term(0, 0, -1), 0),                             // RETURN0
+    TEST,                                                  // RETURN1
+    WA | ranges(term(0, 0, 3), 0) | ON_SKIP | EDGE_A3,     // FORLOOP
+    WA | ranges(term(0, 0, 3), 0) | EDGE_A3,               // FORPREP
+    ranges(term(0, 0, 3), 0),                              // TFORPREP
+    ranges(term(0, 0, 6), term(0, 1, 3)),                  // TFORCALL
+    ranges(term(0, 0, 4), 0) | ON_SKIP | EDGE_A2,          // TFORLOOP
+    RA | ranges(term(1, 0, 0), 0),                         // SETLIST
+    RA,                                                    // CLOSURE
+    RA | ranges(term(0, 1, -2), 0),                        // VARARG
+    0,                                                     // VARARGPREP
+    0,                                                     // EXTRAARG
 ];
+
+/// The instruction's operands (none for an opcode past the last).
+pub fn operands(i: u32) -> u32 {
+    OPERANDS.get(op(i) as usize).copied().unwrap_or(0)
+}
 
 /// Is `o` a RETURN-family opcode?
 pub fn is_return(o: u8) -> bool {

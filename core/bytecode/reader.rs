@@ -127,7 +127,8 @@ impl<'a> Chunk<'a> {
             let want = HEADER.get(at..end as usize).unwrap_or_default();
             let got = self.block(want.len());
             if got != want {
-                self.fail(msg, got.first().copied().unwrap_or(0) as u32, want[0] as u32);
+                let first = |b: &[u8]| b.first().copied().unwrap_or(0) as u32;
+                self.fail(msg, first(got), first(want));
             }
             at = end as usize;
         }

@@ -263,11 +263,10 @@ impl<'a> Func<'a> {
                 });
             }
         }
+        // From here on every EXTRAARG word has passed as one (after the instruction that
+        // takes it): it has no successors, writes and reads nothing, and sets no top.
         for (pc, &m) in t.marks.iter().enumerate() {
-            let pc = pc as u32;
-            if !self.is_extra(pc) {
-                self.check_entry(pc, self.ins(pc), m != 0)?;
-            }
+            self.check_entry(pc as u32, self.ins(pc as u32), m != 0)?;
         }
         if !t.loops.is_empty() {
             self.check_loops(t)?;
@@ -288,8 +287,8 @@ impl<'a> Func<'a> {
         let Some(&t) = self.tags.get(x as usize) else {
             return Err(self.fail(Msg::KIndex, pc, x, self.f.nk));
         };
-        let [mask, value] = KINDS.get((want >> 12 & 7) as usize).copied().unwrap_or_default();
-        if t & mask != value {
+        let mask = if want & EXACT != 0 { 0xff } else { 0x0f };
+        if want & TYPED != 0 && t & mask != 3 + (want >> 13 & 1) as u8 {
             return Err(self.fail(Msg::KType, pc, x, t as u32));
         }
         Ok(())
@@ -379,8 +378,9 @@ impl<'a> Func<'a> {
                 }
             }
             OP_MMBIN..=OP_MMBINK => {
+                // (An EXTRAARG word before has passed as one: it pairs with nothing.)
                 let prev = self.ins(pc.wrapping_sub(1));
-                if self.is_extra(pc.wrapping_sub(1)) || !pairs(op(prev), o, rc) {
+                if !pairs(op(prev), o, rc) {
                     return Err(self.fail(Msg::MmbinPrev, pc, rc as u32, 0));
                 }
             }
@@ -472,7 +472,7 @@ impl<'a> Func<'a> {
         if o != OP_VARARGPREP {
             let base = a(prev);
             let bad = if is_it(i) {
-                pc == 0 || entered || !(base > a(i) || (o == OP_RETURN && base == a(i))) || !is_ot(prev)
+                entered || !(base > a(i) || (o == OP_RETURN && base == a(i))) || !is_ot(prev)
             } else {
                 is_ot(prev)
             };
@@ -486,8 +486,8 @@ impl<'a> Func<'a> {
             let key = c(i);
             let loaded = |x: u32| self.tags.get(x as usize).is_some_and(|t| t & 0xf == 4);
             let p = self.ins(pc.wrapping_sub(2));
-            let by_loadk =
-                op(prev) == OP_LOADK && a(prev) == key && loaded(bx(prev)) && !self.is_extra(pc.wrapping_sub(1));
+            // (Every EXTRAARG word has passed as one: none is a LOADK.)
+            let by_loadk = op(prev) == OP_LOADK && a(prev) == key && loaded(bx(prev));
             let by_loadkx = op(p) == OP_LOADKX && a(p) == key && op(prev) == OP_EXTRAARG && loaded(ax(prev));
             if entered || !(by_loadk || by_loadkx) {
                 return Err(self.fail(Msg::SelfKey, pc, key as u32, 0));
@@ -508,19 +508,19 @@ impl<'a> Func<'a> {
     /// and of those the ones it writes on every path, lo..=def: packed by 16 bits, for
     /// `unpack`.
     fn effects(&self, pc: u32, i: u32) -> u64 {
-        let (ra, rb, rc) = (a(i), b(i), c(i));
-        let d = OPERANDS.get(op(i) as usize).copied().unwrap_or(0);
+        let (ra, rc) = (a(i), c(i));
+        let d = operands(i);
         let (lo, hi, def) = match op(i) {
-            _ if d & WA != 0 => (ra, ra, if d & IA != 0 { ra } else { ra - 1 }),
-            OP_LOADNIL => (ra, ra + rb, ra + rb),
-            OP_SELF => (ra, ra + 1, ra + 1),
+            _ if d & WA != 0 => {
+                let hi = top_register(d, i).max(ra);
+                (ra, hi, if d & IA != 0 { hi } else { ra - 1 })
+            }
             // A GC step runs with the top at A + 1: a finalizer's frame covers the rest.
             OP_NEWTABLE | OP_CLOSURE | OP_CONCAT => (ra, TOP, ra),
             OP_CALL => (ra, TOP, ra + rc - 2),
             OP_TAILCALL => (ra, TOP, ra - 1),
             OP_TFORCALL => (ra + 4, TOP, ra + 3 + rc),
             OP_TFORLOOP => (ra + 2, ra + 2, ra + 1),
-            OP_FORPREP | OP_FORLOOP => (ra, ra + 3, ra - 1),
             OP_VARARG => (ra, if rc == 0 { TOP } else { ra + rc - 2 }, ra + rc - 2),
             // The metamethod's result goes to the arithmetic instruction's A.
             OP_MMBIN..=OP_MMBINK => {
@@ -568,9 +568,6 @@ impl<'a> Func<'a> {
         }
         let inner = |pc: u32| innermost.get(pc as usize).and_then(|&j| loops.get((j as usize).wrapping_sub(1)));
         for pc in 0..self.f.ncode {
-            if self.is_extra(pc) {
-                continue;
-            }
             let i = self.ins(pc);
             let ts = targets(self.edges(pc, i));
             for j in 0..2 {
@@ -593,7 +590,9 @@ impl<'a> Func<'a> {
             let mut hit = l.protected.any(lo, hi);
             if op(i) == OP_CLOSURE {
                 for d in self.upvals(i).chunks_exact(3) {
-                    hit |= d[0] == 1 && l.protected.any(d[1] as i32, d[1] as i32);
+                    if let [1, r, _] = *d {
+                        hit |= l.protected.any(r as i32, r as i32);
+                    }
                 }
             }
             if hit {
@@ -622,7 +621,7 @@ impl<'a> Func<'a> {
             // Registers read (counts that come from the top start at the top-setting
             // instruction's A, which wrote them), and registers captured (but the
             // CLOSURE's own A).
-            let d = OPERANDS.get(o as usize).copied().unwrap_or(0);
+            let d = operands(i);
             let base = a(self.ins(pc.wrapping_sub(1)));
             let counted = |extra: i32| if rb == 0 { base - 1 } else { ra + rb + extra };
             let (lo, hi) = match o {
@@ -644,9 +643,10 @@ impl<'a> Func<'a> {
                 self.need(pc, s, rc, rc)?;
             }
             for d in ups.chunks_exact(3) {
-                let r = d[1] as i32;
-                if d[0] == 1 && r != ra {
-                    self.need(pc, s, r, r)?;
+                if let [1, r, _] = *d {
+                    if r as i32 != ra {
+                        self.need(pc, s, r as i32, r as i32)?;
+                    }
                 }
             }
             // The registers a pending to-be-closed variable or an open upvalue must not be
@@ -686,19 +686,23 @@ impl<'a> Func<'a> {
         match o {
             OP_NEWTABLE if !s.open.any(ra, ra) => s.table.add(ra, ra),
             OP_CLOSURE => {
-                for d in ups.chunks_exact(3).filter(|d| d[0] == 1) {
-                    s.open.add(d[1] as i32, d[1] as i32);
-                    s.table.remove(d[1] as i32, d[1] as i32);
+                for d in ups.chunks_exact(3) {
+                    if let [1, r, _] = *d {
+                        s.open.add(r as i32, r as i32);
+                        s.table.remove(r as i32, r as i32);
+                    }
                 }
             }
-            OP_TBC => s.tbc.add(ra, ra),
-            OP_TFORPREP => s.tbc.add(ra + 3, ra + 3),
+            OP_TBC | OP_TFORPREP => {
+                let r = if o == OP_TBC { ra } else { ra + 3 };
+                s.tbc.add(r, r);
+            }
             OP_CLOSE => {
                 s.tbc.remove(ra, TOP);
                 s.open.remove(ra, TOP);
             }
             // `luaF_closeupval(L, base)` before the call.
-            OP_TAILCALL if k(i) => s.open = Bits::default(),
+            OP_TAILCALL if k(i) => s.open.remove(0, TOP),
             _ => {}
         }
         Ok(())
@@ -707,17 +711,16 @@ impl<'a> Func<'a> {
     /// Adds to `init` the registers written only on one edge out of an instruction (after
     /// `step`).
     fn edge_writes(&self, i: u32, natural: bool, init: &mut Bits) {
-        let ra = a(i);
-        let (lo, hi) = match (op(i), natural) {
-            // Success skips the MMBIN and writes A; failure goes to the MMBIN, which does.
-            // R[A] := R[B] happens on the path that takes the JMP.
-            (OP_ADDI..=OP_SHR, false) | (OP_TESTSET, true) => (ra, ra),
-            // Entering the loop sets A..A+3 (a skipped float loop leaves A+3 alone).
-            (OP_FORPREP, true) | (OP_FORLOOP, false) => (ra, ra + 3),
-            (OP_TFORLOOP, false) => (ra + 2, ra + 2),
-            _ => EMPTY,
-        };
-        init.add(lo, hi);
+        // Success skips the MMBIN and writes A; failure goes to the MMBIN, which does.
+        // TESTSET's R[A] := R[B] happens on the path that takes the JMP. Entering a numeric
+        // loop sets A..A+3 (a skipped float loop leaves A+3 alone); TFORLOOP's jump back
+        // sets A+2.
+        let d = operands(i);
+        let kind = d >> 29 & 3;
+        if kind != 0 && (d & ON_SKIP == 0) == natural {
+            let lo = a(i) + if kind == 3 { 2 } else { 0 };
+            init.add(lo, lo + if kind == 2 { 3 } else { 0 });
+        }
     }
 
     /// Runs a basic block from `pc` (stepping `s`) up to its last instruction, whose pc it
@@ -749,9 +752,6 @@ impl<'a> Func<'a> {
         leaders.clear();
         leaders.push(QUEUED);
         for pc in 0..self.f.ncode {
-            if self.is_extra(pc) {
-                continue;
-            }
             let i = self.ins(pc);
             let [first, second] = targets(self.edges(pc, i));
             // (NO_EDGE is no pc.)
