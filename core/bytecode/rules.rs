@@ -181,7 +181,7 @@ struct Loop {
     end: u32,
     /// Index of the enclosing loop in the loop list, or NONE.
     parent: u32,
-    /// Internal registers (A..A+2) of this loop and every enclosing one.
+    /// Internal registers (A..A+2) of this loop and every enclosing one (from `check_loops`).
     protected: Bits,
 }
 
@@ -251,16 +251,7 @@ impl<'a> Func<'a> {
                 }
             }
             if op(i) == OP_FORPREP {
-                t.loops.push(Loop {
-                    prep: pc,
-                    end: pc + 1 + bx(i),
-                    parent: NONE,
-                    protected: {
-                        let mut p = Bits::default();
-                        p.add(a(i), a(i) + 2);
-                        p
-                    },
-                });
+                t.loops.push(Loop { prep: pc, end: pc + 1 + bx(i), parent: NONE, protected: Bits::default() });
             }
         }
         // From here on every EXTRAARG word has passed as one (after the instruction that
@@ -548,7 +539,9 @@ impl<'a> Func<'a> {
                 cur = l.parent;
             }
             while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
-                let (prep, end, mut protected) = (l.prep, l.end, l.protected);
+                let (prep, end, mut protected) = (l.prep, l.end, Bits::default());
+                let ra = a(self.ins(prep));
+                protected.add(ra, ra + 2);
                 if let Some(outer) = loops.get(cur as usize) {
                     if outer.end < end {
                         return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
