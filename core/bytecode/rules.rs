@@ -204,11 +204,12 @@ impl<'a> Func<'a> {
 
     /// The instruction word at `pc`, or `NO_INS` past either end of the code.
     fn ins(&self, pc: u32) -> u32 {
-        let at = pc as usize * 4;
-        match self.code.get(at..).and_then(|w| w.first_chunk::<4>()).filter(|_| pc < self.f.ncode) {
-            Some(w) => u32::from_le_bytes(*w),
-            None => NO_INS,
+        if pc < self.f.ncode {
+            if let Some(w) = self.code.get(pc as usize * 4..).and_then(|w| w.first_chunk::<4>()) {
+                return u32::from_le_bytes(*w);
+            }
         }
+        NO_INS
     }
 
     /// Is the word at `pc` the EXTRAARG of the instruction before it?
