@@ -5,17 +5,23 @@
 //!
 //! * `reader.rs` mirrors lundump.c (`checkHeader`, `loadFunction`, `loadCode`,
 //!   `loadConstants`, `loadUpvalues`, `loadProtos`, `loadDebug`) over the raw bytes and
-//!   builds a small owned model of each prototype, bounding every allocation by the input;
-//! * `rules.rs` checks each prototype against what lvm.c, ldo.c, lfunc.c and ldebug.c
-//!   assume without checking (operand ranges, instruction pairings, the state the VM relies
-//!   on between instructions);
-//! * `opcodes.rs` is lopcodes.h/lopcodes.c.
+//!   records where each prototype's parts lie (a small owned model, every allocation
+//!   bounded by the input); it also checks each prototype's shape and debug information;
+//! * `rules.rs` checks each prototype's code against what lvm.c, ldo.c, lfunc.c and
+//!   ldebug.c assume without checking (operand ranges, instruction pairings, the state the
+//!   VM relies on between instructions);
+//! * `opcodes.rs` is lopcodes.h/lopcodes.c, with a table of what each opcode's operands are.
 //!
 //! Every rejection names a stable rule id (`rule::*`, listed in docs/SECURITY.md), the
 //! function ("main", "main.0", "main.0.3": KPROTO indices from the main function down, or
-//! "chunk" for the header and the chunk's end) and, for code rules, the 0-based pc.
-//! Nothing here panics on any input: there is no unchecked indexing of input-derived
-//! positions, and no recursion.
+//! "chunk" for the header and the chunk's end) and, for code rules, the 0-based pc. When a
+//! chunk breaks several rules, the first in this order is reported: format (in reading
+//! order), then shape and debug information (prototype by prototype), then code (prototype
+//! by prototype, pass by pass). Nothing here panics on any input: there is no unchecked
+//! indexing of input-derived positions, and no recursion.
+//!
+//! The code is written for size (it is compiled to wasm): a failure is a message id and two
+//! numbers, rendered only when it reaches the caller; operands are described by a table.
 
 mod opcodes;
 mod reader;

@@ -181,7 +181,7 @@ struct Loop {
     end: u32,
     /// Index of the enclosing loop in the loop list, or NONE.
     parent: u32,
-    /// Internal registers (A..A+2) of this loop and every enclosing one.
+    /// Internal registers (A..A+2) of this loop and every enclosing one (from `check_loops`).
     protected: Bits,
 }
 
@@ -204,11 +204,12 @@ impl<'a> Func<'a> {
 
     /// The instruction word at `pc`, or `NO_INS` past either end of the code.
     fn ins(&self, pc: u32) -> u32 {
-        let at = pc as usize * 4;
-        match self.code.get(at..).and_then(|w| w.first_chunk::<4>()).filter(|_| pc < self.f.ncode) {
-            Some(w) => u32::from_le_bytes(*w),
-            None => NO_INS,
+        if pc < self.f.ncode {
+            if let Some(w) = self.code.get(pc as usize * 4..).and_then(|w| w.first_chunk::<4>()) {
+                return u32::from_le_bytes(*w);
+            }
         }
+        NO_INS
     }
 
     /// Is the word at `pc` the EXTRAARG of the instruction before it?
@@ -251,16 +252,7 @@ impl<'a> Func<'a> {
                 }
             }
             if op(i) == OP_FORPREP {
-                t.loops.push(Loop {
-                    prep: pc,
-                    end: pc + 1 + bx(i),
-                    parent: NONE,
-                    protected: {
-                        let mut p = Bits::default();
-                        p.add(a(i), a(i) + 2);
-                        p
-                    },
-                });
+                t.loops.push(Loop { prep: pc, end: pc + 1 + bx(i), parent: NONE, protected: Bits::default() });
             }
         }
         // From here on every EXTRAARG word has passed as one (after the instruction that
@@ -548,7 +540,9 @@ impl<'a> Func<'a> {
                 cur = l.parent;
             }
             while let Some(l) = loops.get(next).filter(|l| (l.prep as usize) < pc) {
-                let (prep, end, mut protected) = (l.prep, l.end, l.protected);
+                let (prep, end, mut protected) = (l.prep, l.end, Bits::default());
+                let ra = a(self.ins(prep));
+                protected.add(ra, ra + 2);
                 if let Some(outer) = loops.get(cur as usize) {
                     if outer.end < end {
                         return Err(self.fail(Msg::ForOverlap, prep, outer.prep, 0));
