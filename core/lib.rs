@@ -6,8 +6,6 @@
 
 extern crate alloc;
 
-#[macro_use]
-pub mod text;
 
 pub mod arena;
 #[cfg(feature = "persistence")]
