@@ -51,7 +51,6 @@ function named(flags, name, body, prefix = []) {
   return request;
 }
 
-
 function bytesOf(bytes) {
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
