@@ -17,6 +17,7 @@ mod current;
 #[cfg(target_arch = "wasm32")]
 mod exports;
 pub mod host;
+pub mod index;
 pub mod libc;
 pub mod lua;
 #[cfg(feature = "persistence")]
