@@ -8,6 +8,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
+/// Strings around the encoding's escapes: NUL, 0xFF, prefixes.
+const EDGE_STRINGS: &[&[u8]] = &[b"", b"\0", b"\0\0", b"\0\xff", b"\x01", b"a", b"a\0", b"a\0b", b"ab", b"\xff", b"\xff\xff"];
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -240,19 +243,7 @@ fn key_edge_values_all_pairs() {
             vals.push(KeyValue::Float(i.wrapping_add(d) as f64));
         }
     }
-    let strs: Vec<&[u8]> = vec![
-        b"",
-        b"\0",
-        b"\0\0",
-        b"\0\xff",
-        b"\x01",
-        b"a",
-        b"a\0",
-        b"a\0b",
-        b"ab",
-        b"\xff",
-        b"\xff\xff",
-    ];
+    let strs: Vec<&[u8]> = EDGE_STRINGS.to_vec();
     vals.extend(strs.iter().map(|s| KeyValue::Str(s)));
     let encs: Vec<Vec<u8>> = vals.iter().map(enc).collect();
     for (a, ea) in vals.iter().zip(&encs) {
@@ -520,20 +511,8 @@ fn key_order_matches_lua() {
         let f = rand_float(&mut r);
         nums.push(KeyValue::Float(if f.is_nan() { 1.0 } else { f }));
     }
-    let strs: Vec<&[u8]> = vec![
-        b"",
-        b"\0",
-        b"\0\0",
-        b"\0\xff",
-        b"\x01",
-        b"a",
-        b"a\0",
-        b"a\0b",
-        b"ab",
-        b"\xff",
-        b"\xff\xff",
-        b"b",
-    ];
+    let mut strs: Vec<&[u8]> = EDGE_STRINGS.to_vec();
+    strs.push(b"b");
     let mut src = String::from("local N = {\n");
     for v in &nums {
         match v {
