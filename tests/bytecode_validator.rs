@@ -8,6 +8,9 @@ use cu::protocol::{dispatch, OP_COMPUTE};
 use cu::runtime::{Instance, Status};
 use std::path::Path;
 
+mod common;
+use common::Rng;
+
 // ---------------------------------------------------------------------------------------
 // Real dumps
 
@@ -1378,23 +1381,8 @@ fn every_prefix_is_rejected() {
 // ---------------------------------------------------------------------------------------
 // Seeded mutation fuzzing
 
-/// splitmix64.
-struct Rng(u64);
+/// On the shared splitmix64 (tests/common).
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
@@ -1479,21 +1467,21 @@ const HEADER_LEN: usize = 15 + 16 + 1;
 fn mutate(rng: &mut Rng, b: &mut Vec<u8>, arrays: &[(usize, usize)], shapes: &[usize]) {
     let body = |rng: &mut Rng, len: usize| {
         if len > HEADER_LEN && rng.chance(95) {
-            HEADER_LEN + rng.below(len - HEADER_LEN)
+            HEADER_LEN + rng.index(len - HEADER_LEN)
         } else {
-            rng.below(len.max(1))
+            rng.index(len.max(1))
         }
     };
     let instr = |rng: &mut Rng| -> Option<usize> {
-        let (off, n) = arrays[rng.below(arrays.len())];
-        (n > 0).then(|| off + 4 * rng.below(n))
+        let (off, n) = arrays[rng.index(arrays.len())];
+        (n > 0).then(|| off + 4 * rng.index(n))
     };
     let get = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
     let put = |b: &mut Vec<u8>, at: usize, w: u32| b[at..at + 4].copy_from_slice(&w.to_le_bytes());
-    match rng.below(16) {
+    match rng.index(16) {
         0 if !b.is_empty() => {
             let at = body(rng, b.len());
-            b[at] ^= 1 << rng.below(8);
+            b[at] ^= 1 << rng.index(8);
         }
         1 if !b.is_empty() => {
             let at = body(rng, b.len());
@@ -1505,33 +1493,33 @@ fn mutate(rng: &mut Rng, b: &mut Vec<u8>, arrays: &[(usize, usize)], shapes: &[u
         }
         3 => {
             let at = body(rng, b.len());
-            for _ in 0..1 + rng.below(8) {
+            for _ in 0..1 + rng.index(8) {
                 b.insert(at.min(b.len()), rng.next() as u8);
             }
         }
         4 if b.len() > HEADER_LEN => {
             let at = body(rng, b.len());
-            let n = (1 + rng.below(8)).min(b.len() - at);
+            let n = (1 + rng.index(8)).min(b.len() - at);
             b.drain(at..at + n);
         }
         // Instruction edits keep the chunk parseable, so the code rules see them.
         5 | 6 => {
             if let Some(at) = instr(rng) {
                 let w = get(b, at);
-                put(b, at, (w & !0x7f) | rng.below(83) as u32);
+                put(b, at, (w & !0x7f) | rng.index(83) as u32);
             }
         }
         7 | 8 => {
             if let Some(at) = instr(rng) {
                 let w = get(b, at);
-                let (shift, width) = [(7, 8), (16, 8), (24, 8), (15, 1), (15, 17), (7, 25)][rng.below(6)];
+                let (shift, width) = [(7, 8), (16, 8), (24, 8), (15, 1), (15, 17), (7, 25)][rng.index(6)];
                 let mask = ((1u64 << width) - 1) as u32;
                 let old = (w >> shift) & mask;
-                let new = match rng.below(4) {
+                let new = match rng.index(4) {
                     0 => rng.next() as u32 & mask,
                     1 => old.wrapping_add(1) & mask,
                     2 => old.wrapping_sub(1) & mask,
-                    _ => old ^ (1 << rng.below(width as usize)),
+                    _ => old ^ (1 << rng.index(width as usize)),
                 };
                 put(b, at, (w & !(mask << shift)) | new << shift);
             }
@@ -1551,8 +1539,8 @@ fn mutate(rng: &mut Rng, b: &mut Vec<u8>, arrays: &[(usize, usize)], shapes: &[u
         }
         12 if !shapes.is_empty() && rng.chance(50) => {
             // numparams, is_vararg or maxstacksize, nudged.
-            let at = shapes[rng.below(shapes.len())] + rng.below(3);
-            b[at] = match rng.below(3) {
+            let at = shapes[rng.index(shapes.len())] + rng.index(3);
+            b[at] = match rng.index(3) {
                 0 => b[at].wrapping_add(1),
                 1 => b[at].wrapping_sub(1),
                 _ => rng.next() as u8,
@@ -1560,16 +1548,16 @@ fn mutate(rng: &mut Rng, b: &mut Vec<u8>, arrays: &[(usize, usize)], shapes: &[u
         }
         12 => {
             // Flip a bit in a small count or descriptor byte right after a code array.
-            let (off, n) = arrays[rng.below(arrays.len())];
-            let at = off + 4 * n + rng.below(24);
+            let (off, n) = arrays[rng.index(arrays.len())];
+            let at = off + 4 * n + rng.index(24);
             if at < b.len() {
-                b[at] ^= 1 << rng.below(8);
+                b[at] ^= 1 << rng.index(8);
             }
         }
         _ => {
             if let Some(at) = instr(rng) {
                 let w = get(b, at);
-                put(b, at, w ^ 1 << rng.below(32));
+                put(b, at, w ^ 1 << rng.index(32));
             }
         }
     }
@@ -1596,9 +1584,9 @@ fn fuzz(seed: u64, count: usize, mut run: impl FnMut(&[u8])) -> FuzzStats {
     let mut rng = Rng(seed);
     let mut st = FuzzStats { mutants: 0, accepted: 0, unchanged: 0, ran: 0, by_rule: Default::default() };
     for _ in 0..count {
-        let (orig, (arrays, shapes)) = &seeds[rng.below(seeds.len())];
+        let (orig, (arrays, shapes)) = &seeds[rng.index(seeds.len())];
         let mut b = orig.clone();
-        for _ in 0..1 + rng.below(3) {
+        for _ in 0..1 + rng.index(3) {
             if b.len() != orig.len() {
                 // Byte offsets moved: only raw edits from here on.
                 mutate(&mut rng, &mut b, &[(0, 0)], &[]);

@@ -8,25 +8,11 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
+mod common;
+use common::Rng;
+
 /// Strings around the encoding's escapes: NUL, 0xFF, prefixes.
 const EDGE_STRINGS: &[&[u8]] = &[b"", b"\0", b"\0\0", b"\0\xff", b"\x01", b"a", b"a\0", b"a\0b", b"ab", b"\xff", b"\xff\xff"];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
 
 // ---------------------------------------------------------------- keys
 

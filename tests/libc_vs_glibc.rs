@@ -11,6 +11,9 @@ use cu::libc::strtod::strtod_erange;
 use std::ffi::{c_char, c_void};
 use std::fmt::Write as _;
 
+mod common;
+use common::Rng;
+
 /// Cases per family. `LIBC_TEST_SCALE=n` runs n times as many (a soak); `LIBC_TEST_SEED=k`
 /// changes every family's seed.
 fn cases() -> usize {
@@ -30,29 +33,14 @@ fn seed(family: u64) -> u64 {
                 .unwrap_or(0)
 }
 
-/// splitmix64.
-struct Rng(u64);
-
+/// Helpers on the shared splitmix64 (tests/common).
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     /// Uniform in lo..=hi.
     fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo + 1) as u64) as i64
     }
     fn chance(&mut self, num: u64, den: u64) -> bool {
         self.below(den) < num
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
     }
 }
 
