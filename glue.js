@@ -193,7 +193,7 @@ export class CuWASM {
     if (typeof code != 'string') throw bad('code must be a string');
     if (!isObject(options)) throw bad('options must be an object');
     const t = options.compressThreshold, u32 = t == null ? [] : [t, t >> 8, t >> 16, t >>> 24];
-    if (u32[0] != null && !(t >>> 0 === t)) throw bad('bad compressThreshold');
+    if (t != null && t >>> 0 !== t) throw bad('bad compressThreshold');
     return this.#enqueue(5, named(codecFlags(options) | u32.length, options.chunkName ?? '=serialize', encoder.encode(code), u32), options.chunkName, true);
   }
 

@@ -441,15 +441,19 @@ mod tests {
         inflate(payload, &mut out).then_some(out)
     }
 
-    /// Test inputs: empty, tiny, text, structured binary, noise, long runs, > 32 KB window.
-    fn samples() -> Vec<Vec<u8>> {
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut rand = move || {
+    /// The tests' seeded xorshift64.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    /// Test inputs: empty, tiny, text, structured binary, noise, long runs, > 32 KB window.
+    fn samples() -> Vec<Vec<u8>> {
+        let mut rand = xorshift(0x1234_5678_9abc_def0);
         let mut v: Vec<Vec<u8>> = vec![vec![], vec![7], vec![1, 2], vec![0; 3], b"abcabcabcabc".to_vec()];
         v.push((0..5000).flat_map(|i: u32| format!("line {i}: value = {}\n", i * 7 % 13).into_bytes()).collect());
         v.push((0..20_000).map(|_| rand() as u8).collect());
@@ -488,13 +492,7 @@ mod tests {
     /// agree on its bytes.
     #[test]
     fn hostile_streams() {
-        let mut seed = 99u64;
-        let mut rand = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rand = xorshift(99);
         let streams: Vec<(Vec<u8>, usize)> = samples()
             .into_iter()
             .filter(|d| d.len() < 30_000)
