@@ -16,7 +16,9 @@ const LUA_CORE: &[&str] = &[
 const LUA_LIBS: &[&str] = &[
     "lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "ltablib", "lutf8lib",
 ];
-/// The call machinery, built for speed (-O2) while the rest is -Oz (csrc/cu_vm.c: see main).
+/// The call machinery (luaD_precall & co.), not built -Oz like the rest: -Os on wasm (measured
+/// as fast as -O2 on fib, method calls and pcall, 1 KB smaller; -Oz cost fib ~10%), -O2 on
+/// the host. csrc/cu_vm.c: see main.
 const LUA_HOT: &[&str] = &["ldo"];
 /// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, and Lua's
 /// string library with its pattern matching charged to the instruction budget.
@@ -38,7 +40,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CU_HOT_OPT");
     println!("cargo:rerun-if-env-changed=CU_VM_OPT");
 
-    let hot_opt = env::var("CU_HOT_OPT").unwrap_or_else(|_| "2".into());
+    let hot_opt = env::var("CU_HOT_OPT").unwrap_or_else(|_| if wasm { "s" } else { "2" }.into());
     let files = |names: &[&str], dir: &Path| -> Vec<PathBuf> {
         names.iter().map(|n| dir.join(format!("{n}.c"))).collect()
     };
@@ -57,9 +59,8 @@ fn main() {
     // csrc/cu_vm.c (the interpreter loop with ldebug.c): -Oz on wasm. With its switch
     // dispatch, V8 ran it as fast at -Oz as at -O2 (fib, method calls: within the noise of
     // node bench/run.mjs, and faster than the old computed-goto -O2 build) for 5 KB (1.8 KB
-    // gzip) less; ldo.c at -Oz did cost fib ~10%, so it stays -O2. The host keeps -O2.
-    let vm_opt = env::var("CU_VM_OPT")
-        .unwrap_or_else(|_| if wasm { "z".into() } else { hot_opt.clone() });
+    // gzip) less. The host keeps -O2.
+    let vm_opt = env::var("CU_VM_OPT").unwrap_or_else(|_| if wasm { "z" } else { "2" }.into());
     compile("cu_lua_vm", &[csrc.join("cu_vm.c")], Some(&vm_opt), wasm, &lua, &csrc, true);
     if wasm {
         // The setjmp runtime throws the C longjmp tag itself: plain exception handling,
