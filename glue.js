@@ -124,14 +124,14 @@ const wfield = (t, f) => {
 
 const OPS = [, '=', '!=', '<', '<=', '>', '>=', 'between', 'in', 'contains', 'startsWith'];
 function wquery(q) {
-  const { limit = -1, offset = 0, orderBy, order, cursor, where = [] } = ok(isObject(q), 'query') && q;
+  const { limit, offset = 0, orderBy, order, cursor, where = [] } = ok(isObject(q), 'query') && q;
   ok(Array.isArray(where), 'where');
-  ok(limit == -1 || limit >>> 0 === limit, 'limit');
+  ok(limit == null || (limit >>> 0 === limit && limit < -1 >>> 0), 'limit');
   ok(offset >>> 0 === offset, 'offset');
   ok(!order || order == 'asc' || order == 'desc', 'order');
   const conds = (q.field ?? q.operator ?? q.op) != null ? [q, ...where] : where;
   w8(!!q.count | (!!q.explain << 1) | ((order == 'desc') << 2) | ((orderBy != null) << 3) | ((cursor != null) << 4));
-  w32(limit);
+  w32(limit ?? -1);
   w32(offset);
   if (orderBy != null) wpath(orderBy, 'orderBy');
   if (cursor != null) put(cursor);
