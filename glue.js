@@ -77,14 +77,18 @@ function put(v) {
   switch (typeof v) {
     case 'number':
       if (!Number.isSafeInteger(v) || Object.is(v, -0)) return w8(4), need(8), wv.setFloat64(wp, v, true), (wp += 8);
-      v = BigInt(v);
+      return w8(3), w32(v >>> 0), w32(Math.floor(v / 2 ** 32));
     case 'bigint':
       if (BigInt.asIntN(64, v) != v) break;
       return w8(3), need(8), wv.setBigInt64(wp, v, true), (wp += 8);
-    case 'string':
-      need(5 + 3 * v.length);
-      v = encoder.encodeInto(v, wb.subarray(wp + 5)).written;
-      return w8(5), w32(v), (wp += v);
+    case 'string': {
+      const n = v.length;
+      let p = wp + 5, i = 0, c;
+      need(5 + 3 * n);
+      if (n < 99) while (i < n && (c = v.charCodeAt(i)) < 128) wb[p++] = c, i++;
+      if (i < n) p += encoder.encodeInto(i ? v.slice(i) : v, wb.subarray(p)).written;
+      return w8(5), w32(p - wp - 4), (wp = p);
+    }
     case 'boolean': return w8(v ? 2 : 1);
     case 'undefined': return w8(0);
     case 'object': return v ? table(v) : w8(0);
@@ -111,8 +115,10 @@ function table(v) {
 const key = (k) => put(k == null || k !== k || (isObject(k) && !(k instanceof Uint8Array)) ? no('bad key') : k);
 
 // 'users', 'Memory.users.u1' (a leading Memory/_home dropped), or an array of keys as is.
+let last = [];
 function path(p, field) {
-  if (typeof p == 'string') (p = p.split('.')), field || (p[0] != 'Memory' && p[0] != '_home') || p.shift();
+  if (p === last[0] && field === last[1]) return last[2];
+  if (typeof p == 'string') (last = [p, field, (p = p.split('.'))]), field || (p[0] != 'Memory' && p[0] != '_home') || p.shift();
   return ok(Array.isArray(p) && p.length < 256 && (!field || p.length), field || 'path') && p;
 }
 const wpath = (p, field) => (w8((p = path(p, field)).length), p.forEach(key));

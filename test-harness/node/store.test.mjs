@@ -71,10 +71,13 @@ test('requests: path, key, value bytes as in the spec', async () => {
 });
 
 test('requests: numbers, strings, Map, empty tables', async () => {
-  const values = [2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, -1, 0, 1e300, NaN, Infinity, 2n ** 63n - 1n, -(2n ** 63n), 'é€😀', '', new Map([[1, 'a'], ['k', undefined], [true, 2]]), [], {}, new Uint8Array(0).buffer];
+  const long = 'x'.repeat(150) + 'é', mixed = 'abc\u0000é€\u{1F600}\uD800z';
+  const extra = [2 ** 32, 2 ** 32 - 1, -(2 ** 32), -(2 ** 40) + 3, long, mixed];
+  const values = [...extra, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, -1, 0, 1e300, NaN, Infinity, 2n ** 63n - 1n, -(2n ** 63n), 'é€😀', '', new Map([[1, 'a'], ['k', undefined], [true, 2]]), [], {}, new Uint8Array(0).buffer];
   const sent = await capture(async (l) => { for (const v of values) await l.setValue('t', 1, v).catch(() => {}); });
   const got = sent.map(([, b]) => { const r = reader(b); r.path(); r.value(); const v = r.value(); r.end(); return v; });
   assert.deepEqual(got, [
+    I(2 ** 32), I(2 ** 32 - 1), I(-(2 ** 32)), I(-(2 ** 40) + 3), S(long), S(mixed),
     I(2 ** 53 - 1), I(-(2 ** 53) + 1), { float: 2 ** 53 }, I(-1), I(0), { float: 1e300 }, { float: NaN }, { float: Infinity },
     I(2n ** 63n - 1n), I(-(2n ** 63n)), S('é€😀'), S(''), { map: [[I(1), S('a')], [true, I(2)]] }, { map: [] }, { map: [] }, { bytes: [] },
   ]);
