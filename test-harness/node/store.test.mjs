@@ -290,3 +290,11 @@ test('a compute that raises an error rolls back its external-table changes', asy
   assert.ok((await l.takeChanges()).length > 0);
   l.close();
 });
+
+test('a string path over 255 keys is refused every time (not only the first)', async () => {
+  const long = Array(300).fill('a').join('.');
+  const sent = await capture(async (l) => {
+    for (let i = 0; i < 3; i++) await rejectsWith(l.getValue(long, 'k'), 'BAD_ARGUMENT');
+  });
+  assert.deepEqual(sent, []);
+});
