@@ -46,7 +46,6 @@ export class CuError extends Error {
 const bad = (message) => new CuError('BAD_ARGUMENT', message);
 const text = (v) => (v instanceof Uint8Array ? lossy.decode(v) : v == null ? null : String(v));
 
-// A CuError from a status and the module's message (and traceback).
 function failure(status, message, traceback, chunkName = null) {
   message = text(message) || '';
   const code = CODES[~status] || 'LUA_RUNTIME';
@@ -65,7 +64,7 @@ export class BatchError extends CuError {
 const no = (message) => { throw bad(message); };
 const ok = (c, what) => c || no('bad ' + what);
 
-// Request writer (ARCHITECTURE.md, "External-table requests"): one growing buffer.
+// Request writer (ARCHITECTURE.md, "External-table requests")
 let wb = new Uint8Array(0), wv, wp = 0, stack; // stack: the tables being written
 const need = (n, b = wb) => {
   if (wp + n > b.length) (wb = new Uint8Array(2 * wp + n + 4096)).set(b), (wv = new DataView(wb.buffer));
@@ -341,7 +340,7 @@ export class CuWASM {
     await this.#enqueue(4);
   }
 
-  // External tables (README): getValue, setValue, deleteValue, keys, count, takeChanges.
+  // External tables, batches, indices, queries (README).
   async getValue(table, key) {
     return first(await this.#ask(9, () => wt(table, key)));
   }
@@ -369,7 +368,6 @@ export class CuWASM {
       { table: ['Memory', ...path].join('.'), path, ...(kind ? { index: key, ...(kind < 2 ? value : { dropped: true }) } : { key, value: value ?? undefined }) }));
   }
 
-  // ops [{ type, table, key, value }] → [{ ok, value } | { ok, error }]; atomic: BatchError.
   async batchTableOperations(ops, { atomic = true, onProgress, signal, chunkSize = 2000 } = {}) {
     ok(Array.isArray(ops), 'ops');
     const total = ops.length, results = [], chunks = [];
@@ -384,7 +382,7 @@ export class CuWASM {
       const mark = wp, t = [, 'set', 'get', 'update', 'delete'].indexOf(op?.type);
       try {
         stack = [];
-        ok(t > 0 && op.table != null && op.key != null, 'op (type, table, key)');
+        ok(t > 0, 'op type: ' + String(op?.type));
         w8(t), wt(op.table, op.key), t & 1 && put(op.value), idx.push(i);
       } catch (e) {
         wp = mark;
@@ -400,7 +398,7 @@ export class CuWASM {
           const [b, idx] = chunks[k], last = k == chunks.length - 1;
           b[0] = !!atomic | (k ? 0 : 2) | (last && !(atomic && packFailed) ? 4 : 0);
           const v = this.#call(15, b);
-          idx.forEach((i, j) => (results[i] = v[2 * j] ? { ok: false, error: failure(v[2 * j], v[2 * j + 1]) } : { ok: true, value: first(v.slice(2 * j + 1)) }));
+          idx.forEach((i, j) => (results[i] = v[2 * j] ? { ok: false, error: failure(v[2 * j], v[2 * j + 1]) } : { ok: true, value: v[2 * j + 1] ?? undefined }));
           if (!last) onProgress?.({ done: idx[idx.length - 1] + 1, total }), await tick();
         }
         if (atomic && packFailed) this.#call(16);
@@ -415,7 +413,6 @@ export class CuWASM {
     });
   }
 
-  // Indices: type 'btree' or 'hash'; createIndex('Memory', 'users.age') = createIndex('users', 'age').
   async createIndex(table, field, type = 'btree', options = {}) {
     if (isObject(type)) [type, options] = ['btree', type];
     const kind = ['btree', 'hash'].indexOf(type) + 1;
@@ -430,7 +427,6 @@ export class CuWASM {
     return rows(await this.#ask(20, () => wt(table)), 3, (field, type, unique) => ({ field, type, unique }));
   }
 
-  // → [{ key, value }] with .cursor (null after the last page); count: a number; explain: the plan.
   async queryTable(table, query) {
     const [plan, n, ...v] = await this.#ask(19, () => (wt(table), wquery(query)));
     return query.explain ? plan : query.count ? n : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value })), 'cursor', { value: n });
