@@ -414,7 +414,6 @@ export class CuWASM {
   }
 
   async createIndex(table, field, type = 'btree', options = {}) {
-    if (isObject(type)) [type, options] = ['btree', type];
     const kind = ['btree', 'hash'].indexOf(type) + 1;
     await this.#ask(17, () => (wfield(table, field), w8(ok(kind, 'index type') && kind), w8(!!options?.unique)));
   }

@@ -120,7 +120,7 @@ test('requests: index field from table + field path', async () => {
   const sent = await capture(async (l) => {
     await l.createIndex('users', 'age').catch(() => {});
     await l.createIndex('Memory', 'users.age', 'hash', { unique: true }).catch(() => {});
-    await l.createIndex(['users'], ['address', 'city'], { unique: true }).catch(() => {});
+    await l.createIndex(['users'], ['address', 'city'], 'btree', { unique: true }).catch(() => {});
     await l.dropIndex('Memory.users', 'age').catch(() => {});
   });
   const got = sent.map(([op, b]) => { const r = reader(b); const v = [op, r.path(), r.path()]; if (op == 17) v.push(r.u8(), r.u8()); r.end(); return v; });
