@@ -298,3 +298,93 @@ test('a string path over 255 keys is refused every time (not only the first)', a
   });
   assert.deepEqual(sent, []);
 });
+
+// A wire-value encoder for canned replies (u32 count, then values), as the module writes them.
+function reply(values) {
+  const out = [];
+  const u32 = (n) => out.push(n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24);
+  const value = (v) => {
+    if (v == null) out.push(0);
+    else if (typeof v == 'boolean') out.push(v ? 2 : 1);
+    else if (typeof v == 'number') {
+      const b = new DataView(new ArrayBuffer(8));
+      if (Number.isInteger(v)) out.push(3), b.setBigInt64(0, BigInt(v), true);
+      else out.push(4), b.setFloat64(0, v, true);
+      out.push(...new Uint8Array(b.buffer));
+    } else if (typeof v == 'string') {
+      const s = Buffer.from(v);
+      out.push(5), u32(s.length), out.push(...s);
+    } else if (Array.isArray(v) && v.length) out.push(6), u32(v.length), v.forEach(value);
+    else {
+      const e = Object.entries(v);
+      out.push(7), u32(e.length), e.forEach(([k, x]) => (value(k), value(x)));
+    }
+  };
+  u32(values.length);
+  values.forEach(value);
+  return Uint8Array.from(out);
+}
+
+// A fresh instance whose ops >= 9 never reach the module: `replies[op]` is [status, values].
+async function canned(replies, fn) {
+  let l;
+  await withInstantiateHook((instance) => {
+    const x = instance.exports;
+    let fake = null;
+    const exports = {
+      ...x,
+      cu_call: (op) => {
+        if (op < 9) return (fake = null), x.cu_call(op);
+        const [status, values] = replies[op];
+        fake = reply(values);
+        return status;
+      },
+      cu_reply_size: () => (fake ? fake.length : x.cu_reply_size()),
+      cu_pull: (at) => {
+        if (!fake) return x.cu_pull(at);
+        const n = Math.min(65536, fake.length - at);
+        new Uint8Array(x.memory.buffer, x.cu_buffer(), n).set(fake.subarray(at, at + n));
+        return n;
+      },
+    };
+    return { exports };
+  }, async () => { l = await newLua(); });
+  try { return await fn(l); } finally { l.close(); }
+}
+
+test('replies: takeChanges, indexes, keys, queries and batch results are mapped as documented', async () => {
+  const changes = [0, ['users'], 'u1', { age: 30 }, 0, {}, 'top', null, 1, ['users'], 'age', { type: 'btree', unique: false }, 2, ['a', 'b'], 'n', null];
+  await canned({ 14: [0, changes] }, async (l) => {
+    assert.deepEqual(await l.takeChanges(), [
+      { table: 'Memory.users', path: ['users'], key: 'u1', value: { age: 30 } },
+      { table: 'Memory', path: [], key: 'top', value: undefined },
+      { table: 'Memory.users', path: ['users'], index: 'age', type: 'btree', unique: false },
+      { table: 'Memory.a.b', path: ['a', 'b'], index: 'n', dropped: true },
+    ]);
+  });
+  await canned({ 20: [0, ['age', 'btree', false, 'email', 'hash', true]], 12: [0, [{}]], 13: [0, [7]] }, async (l) => {
+    assert.deepEqual(await l.indexes('users'), [{ field: 'age', type: 'btree', unique: false }, { field: 'email', type: 'hash', unique: true }]);
+    assert.deepEqual(await l.keys('users'), []);
+    assert.equal(await l.count('users'), 7);
+  });
+  await canned({ 19: [0, [{ index: 'age' }, 'cur', 'k1', { a: 1 }, 2, 'two']] }, async (l) => {
+    const r = await l.queryTable('users', { limit: 2 });
+    assert.deepEqual(r, [{ key: 'k1', value: { a: 1 } }, { key: 2, value: 'two' }]);
+    assert.equal(r.cursor, 'cur');
+    assert.deepEqual(await l.queryTable('users', { explain: true }), { index: 'age' });
+  });
+  await canned({ 19: [0, [null, 42]] }, async (l) => assert.equal(await l.queryTable('users', { count: true }), 42));
+  const calls = [];
+  await canned({ 15: [0, [0, null, 0, { a: 1 }, -15, 'no such key', 0, true, -14, 'dup', -13, 'not a table']], 16: [0, [0]] }, async (l) => {
+    const ops = [['set', 1], ['get', 2], ['update', 3], ['delete', 4], ['set', 5], ['update', 6]].map(([type, key]) => ({ type, table: 't', key, value: {} }));
+    const r = await l.batchTableOperations(ops, { atomic: false, onProgress: (p) => calls.push(p) });
+    assert.deepEqual(r.map((x) => (x.ok ? x : [x.error.code, x.error.message, x.error.details.status])), [
+      { ok: true, value: undefined }, { ok: true, value: { a: 1 } }, ['NOT_FOUND', 'no such key', -15], { ok: true, value: true },
+      ['UNIQUE_VIOLATION', 'dup', -14], ['NOT_A_TABLE', 'not a table', -13],
+    ]);
+    const e = await rejectsWith(l.batchTableOperations(ops), 'BATCH_FAILED');
+    assert.deepEqual(e.failures.map((f) => [f.index, f.error.code]), [[2, 'NOT_FOUND'], [4, 'UNIQUE_VIOLATION'], [5, 'NOT_A_TABLE']]);
+    assert.match(e.message, /3 ops failed/);
+  });
+  assert.deepEqual(calls, [{ done: 6, total: 6 }]);
+});
