@@ -156,6 +156,7 @@ const rows = (v, n, f, r = []) => {
   return r;
 };
 const first = (v) => v[0] ?? undefined;
+const tick = () => new Promise((r) => setTimeout(r));
 
 // Request `u8 flags, u16 name_len, name, prefix, body`.
 function named(flags, name, body, prefix = []) {

@@ -330,12 +330,16 @@ async function canned(replies, fn) {
   let l;
   await withInstantiateHook((instance) => {
     const x = instance.exports;
-    let fake = null;
+    let fake = null, pending = [];
     const exports = {
       ...x,
+      cu_push: (n) => (pending.push(...new Uint8Array(x.memory.buffer, x.cu_buffer(), n)), x.cu_push(n)),
       cu_call: (op) => {
+        const request = Uint8Array.from(pending);
+        pending = [];
         if (op < 9) return (fake = null), x.cu_call(op);
-        const [status, values] = replies[op];
+        const r = replies[op];
+        const [status, values] = typeof r == 'function' ? r(request) : r;
         fake = reply(values);
         return status;
       },
@@ -387,4 +391,30 @@ test('replies: takeChanges, indexes, keys, queries and batch results are mapped 
     assert.match(e.message, /3 ops failed/);
   });
   assert.deepEqual(calls, [{ done: 6, total: 6 }]);
+});
+
+test('batch protocol: chunk flags, op counts, BATCH_ABORT on abort and on ops glue.js could not pack', async () => {
+  const log = [];
+  const batch = (request) => {
+    const n = new DataView(request.buffer).getUint32(1, true);
+    log.push([15, request[0], n]);
+    return [0, Array.from({ length: n }, () => [0, null]).flat()];
+  };
+  const replies = { 15: batch, 16: (r) => (log.push([16, r.length]), [0, [0]]) };
+  const ops = Array.from({ length: 5 }, (_, i) => ({ type: 'set', table: 't', key: i, value: i }));
+  await canned(replies, async (l) => {
+    await l.batchTableOperations(ops, { chunkSize: 2 });
+    await l.batchTableOperations(ops, { chunkSize: 2, atomic: false });
+    await l.batchTableOperations(ops);
+    await rejectsWith(l.batchTableOperations([...ops, { type: 'set', table: 't', key: 9, value: () => {} }], { chunkSize: 2 }), 'BATCH_FAILED');
+    const ac = new AbortController();
+    await rejectsWith(l.batchTableOperations(ops, { chunkSize: 2, signal: ac.signal, onProgress: () => ac.abort() }), 'ABORTED');
+  });
+  assert.deepEqual(log, [
+    [15, 1 | 2, 2], [15, 1, 2], [15, 1 | 4, 1],       // atomic: first, middle, last
+    [15, 2, 2], [15, 0, 2], [15, 4, 1],               // non-atomic
+    [15, 1 | 2 | 4, 5],                               // one chunk: first and last
+    [15, 1 | 2, 2], [15, 1, 2], [15, 1, 1], [16, 0],  // a JS-side failure: never "last", then BATCH_ABORT
+    [15, 1 | 2, 2], [16, 0],                          // aborted after the first chunk
+  ]);
 });
