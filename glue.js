@@ -20,9 +20,9 @@ const SUGGESTIONS = {
   NOT_SERIALIZABLE: 'Store only data, Lua functions and standard functions.',
   BAD_DATA: 'Pass bytes made by serialize(), undamaged.',
   NOT_A_FUNCTION: 'Pass code giving a function, e.g. "function(x) return x end".',
-  NOT_A_TABLE: 'Check the path.',
-  UNIQUE_VIOLATION: 'Another record has this value.',
-  NOT_FOUND: 'Set the record first.',
+  NOT_A_TABLE: 'Check the path: a part of it is a value, not a table.',
+  UNIQUE_VIOLATION: 'Another record has this value in a unique index.',
+  NOT_FOUND: 'Set the record before updating it.',
   INSTANCE_DEAD: AGAIN,
   BATCH_FAILED: 'See failures.',
 };

@@ -18,10 +18,9 @@ mod current;
 mod exports;
 pub mod host;
 pub mod index;
+pub mod store;
 pub mod libc;
 pub mod lua;
-#[cfg(feature = "persistence")]
-mod memory_table;
 #[cfg(target_arch = "wasm32")]
 mod module_heap;
 pub mod output;
@@ -30,6 +29,10 @@ mod persist;
 pub mod protocol;
 mod ptrmap;
 pub mod runtime;
+#[cfg(feature = "persistence")]
+mod store_lua;
+#[cfg(feature = "persistence")]
+pub mod store_ops;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

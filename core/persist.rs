@@ -28,6 +28,8 @@ enum Stage {
     Validating,
     Storing,
     NotAFunction,
+    /// Finding (or making) the table of PERSIST_FUNCTION's path.
+    Path,
 }
 
 /// What a protected step reads and writes. Owned by the op's Rust frame, below the
@@ -38,7 +40,8 @@ struct Job<'a> {
     name: Vec<u8>,
     options: EncodeOptions,
     out: Vec<u8>,
-    flags: i64,
+    /// PERSIST_FUNCTION's table path (`Memory`, `Memory.fns`, `fns`).
+    table: &'a [u8],
     stage: Stage,
 }
 
@@ -51,7 +54,7 @@ impl<'a> Job<'a> {
             }
         }
         n.push(0);
-        Job { input, name: n, options: EncodeOptions::default(), out: Vec::new(), flags: 0, stage: Stage::Compiling }
+        Job { input, name: n, options: EncodeOptions::default(), out: Vec::new(), table: b"", stage: Stage::Compiling }
     }
 
     /// Runs `step` protected and turns a failure into the status of the stage it stopped in.
@@ -66,6 +69,7 @@ impl<'a> Job<'a> {
             Stage::Decoding => Status::BadData,
             Stage::Validating => Status::BadBytecode,
             Stage::NotAFunction => Status::NotAFunction,
+            Stage::Path => Status::NotATable,
             Stage::Running | Stage::Storing => Status::LuaRuntime,
         }
     }
@@ -181,7 +185,7 @@ fn ok_reply(status: Status, reply: &mut Vec<u8>) -> Status {
 /// PERSIST_FUNCTION: `u8 flags, u16 table_len, table, u16 key_len, key, source` where the
 /// source is an expression giving a function (`function(x) ... end`). The function goes
 /// through the codec and the validator (a full round trip) into `Memory[key]`; flags as
-/// SERIALIZE's. Only the root table `Memory` (or its alias `_home`) exists for now.
+/// SERIALIZE's. The table is a path (`Memory`, `Memory.fns`, `fns`), created if missing.
 pub fn persist_function(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
     let Some((&flags, table, rest)) = split_named(request) else {
         return crate::protocol::bad_argument(reply, "PERSIST_FUNCTION request is truncated");
@@ -189,21 +193,23 @@ pub fn persist_function(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>
     let Some((key, source)) = split_name(rest) else {
         return crate::protocol::bad_argument(reply, "PERSIST_FUNCTION request is truncated");
     };
-    if table != b"Memory" && table != b"_home" {
-        return crate::protocol::bad_argument(reply, "persistFunction: the table must be 'Memory' (or '_home') until external tables exist");
-    }
     if key.is_empty() {
         return crate::protocol::bad_argument(reply, "persistFunction: the name must not be empty");
     }
     let mut code = Vec::with_capacity(source.len() + 8);
     code.extend_from_slice(b"return ");
     code.extend_from_slice(source);
-    let mut chunk_name = b"=Memory.".to_vec();
+    let mut chunk_name = b"=".to_vec();
+    chunk_name.extend_from_slice(table);
+    chunk_name.push(b'.');
     chunk_name.extend_from_slice(key);
     let mut job = Job::new(&code, &chunk_name);
     job.out = key.to_vec();
-    job.options.strip = flags as i64 & crate::memory_table::KEEP_DEBUG == 0;
-    job.flags = flags as i64;
+    job.table = table;
+    job.options.strip = flags & SERIALIZE_KEEP_DEBUG == 0;
+    if flags & SERIALIZE_NO_COMPRESSION != 0 {
+        job.options.compress_threshold = None;
+    }
     let status = job.run(inst, persist_function_step, reply);
     ok_reply(status, reply)
 }
@@ -215,11 +221,15 @@ unsafe extern "C" fn persist_function_step(l: *mut lua_State) -> c_int {
         job.stage = Stage::NotAFunction;
         return luaL_error(l, c"persistFunction: the code must evaluate to a function, not a %s".as_ptr(), lua_typename(l, lua_type(l, -1)));
     }
+    job.stage = Stage::Path;
+    let path = crate::store_lua::path_from_text(job.table);
+    let node = crate::store_lua::make_path(l, path);
+    let key = crate::store::Key::str(&job.out);
     job.stage = Stage::Encoding;
-    lua_rawgetp(l, LUA_REGISTRYINDEX, crate::memory_table::persist_key());
-    lua_pushlstring(l, job.out.as_ptr() as *const c_char, job.out.len());
-    lua_pushvalue(l, -3);
-    lua_pushinteger(l, job.flags);
-    lua_callk(l, 3, 0, 0, None);
+    crate::store_lua::set(l, node, key.clone(), -1, job.options);
+    // Read it back: the round trip through the codec and the bytecode validator.
+    job.stage = Stage::Decoding;
+    crate::store_lua::push_value(l, node, &key);
+    drop(key);
     0
 }

@@ -23,6 +23,10 @@ pub const COMPUTE_ALL: u8 = 1;
 /// Runs `op` with `request`; the reply replaces `reply`'s contents.
 pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8>) -> Status {
     reply.clear();
+    #[cfg(feature = "persistence")]
+    if op != crate::store_ops::OP_BATCH && op != crate::store_ops::OP_BATCH_ABORT {
+        crate::store_ops::abandon_batch(inst);
+    }
     match op {
         OP_COMPUTE => match split_named(request) {
             Some((flags, name, source)) => inst.compute(source, name, *flags & COMPUTE_ALL != 0, reply),
@@ -49,6 +53,8 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
         OP_LOAD_BYTECODE => persist::load_bytecode(inst, request, reply),
         #[cfg(feature = "persistence")]
         OP_PERSIST_FUNCTION => persist::persist_function(inst, request, reply),
+        #[cfg(feature = "persistence")]
+        9..=20 => crate::store_ops::dispatch(inst, op, request, reply),
         OP_GC => {
             inst.collect();
             Encoder::new(reply).put_u32(0);

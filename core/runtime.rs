@@ -40,6 +40,9 @@ pub enum Status {
     NotSerializable = -10,
     BadData = -11,
     NotAFunction = -12,
+    NotATable = -13,
+    UniqueViolation = -14,
+    NotFound = -15,
 }
 
 /// Why the running call must stop whatever the script does (pcall cannot catch it).
@@ -69,6 +72,18 @@ pub struct Instance {
     /// Byte buffers of C functions that are running (see `scratch_push`). A buffer left
     /// behind by a Lua error is dropped at the end of the call or by an outer owner.
     scratch: Vec<Box<Vec<u8>>>,
+    /// External tables (core/store/), kept outside the Lua heap.
+    pub(crate) store: crate::store::Store,
+    /// The batch whose chunks are arriving (core/store_ops.rs).
+    #[cfg(feature = "persistence")]
+    pub(crate) batch: Option<crate::store_ops::Batch>,
+    /// Blobs decoded for Lua: (blob id, table, key), checked for changes at commit.
+    pub(crate) checked_out: Vec<(u32, crate::store::NodeId, crate::store::Key)>,
+    /// Keys of query results and `ext.keys` while they are pushed, the query being built
+    /// and its cursor (instance-owned, so a Lua error cannot leak them).
+    pub(crate) rows: Vec<crate::store::Key>,
+    pub(crate) query: crate::store::query::Query,
+    pub(crate) cursor: Option<Vec<u8>>,
 }
 
 /// `lua_getextraspace`: the pointer-sized area before every thread, copied into new
@@ -114,6 +129,13 @@ impl Instance {
             warning_open: false,
             chunk_gate_open: false,
             scratch: Vec::new(),
+            store: crate::store::Store::new(),
+            #[cfg(feature = "persistence")]
+            batch: None,
+            checked_out: Vec::new(),
+            rows: Vec::new(),
+            query: Default::default(),
+            cursor: None,
         });
         inst.arena.fail_countdown = fail_at;
         let _scope = inst.enter();
@@ -256,8 +278,28 @@ impl Instance {
             lua_settop(l, 0);
             lua_pushcfunction(l, message_handler);
         }
-        let lua_status = body(l);
+        let mut lua_status = body(l);
+        #[cfg(feature = "persistence")]
+        if lua_status == LUA_OK {
+            // Closures and tables read from external tables may have changed: store them.
+            // SAFETY: a protected call; the body's results stay below it.
+            unsafe {
+                lua_pushcfunction(l, crate::store_lua::flush_blobs);
+                lua_status = lua_pcall(l, 0, 0, 1);
+            }
+        }
         let status = self.end_call(lua_status);
+        // Every call is one transaction of the external tables.
+        if status == Status::Ok {
+            self.store.commit();
+        } else {
+            self.store.rollback();
+            #[cfg(feature = "persistence")]
+            // SAFETY: only clears cache entries (no allocation).
+            unsafe {
+                crate::store_lua::forget_blobs(self, l)
+            };
+        }
         if status != Status::Ok {
             // SAFETY: the error value is on top; error_reply only reads raw values.
             unsafe {
@@ -611,7 +653,7 @@ unsafe extern "C" fn open_libraries(l: *mut lua_State) -> c_int {
     cu_wrap_load(l);
     // Memory (alias _home): the persisted root table.
     #[cfg(feature = "persistence")]
-    crate::memory_table::open(l);
+    crate::store_lua::open(l);
     // No file system: the base library's file loaders are absent, not pretending.
     for name in [c"dofile", c"loadfile"] {
         lua_pushnil(l);

@@ -85,6 +85,9 @@ fn persist_function_and_memory() {
     let mut syntax = named(0, b"s", b"function( end");
     syntax.remove(0);
     assert_eq!(op(&mut a, OP_PERSIST_FUNCTION, &named(0, b"Memory", &syntax)).0, Status::LuaSyntax);
-    assert_eq!(op(&mut a, OP_PERSIST_FUNCTION, &named(0, b"Other", &syntax)).0, Status::BadArgument);
     assert_eq!(int(&mut a, "return (Memory.n == nil and Memory.s == nil) and 1 or 0"), 1);
+    // Any table path: created when missing, NOT_A_TABLE through a value.
+    assert_eq!(op(&mut a, OP_PERSIST_FUNCTION, &named(0, b"Memory.fns", &rest)).0, Status::Ok);
+    assert_eq!(int(&mut a, "return ext.table('fns').calculate(2, 3)"), 7);
+    assert_eq!(op(&mut a, OP_PERSIST_FUNCTION, &named(0, b"calculate.x", &rest)).0, Status::NotATable);
 }

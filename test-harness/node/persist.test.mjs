@@ -75,7 +75,10 @@ test('persistFunction stores a function in Memory; Memory.f = function does the 
   await assert.rejects(lua.compute('Memory.h = io.stdout'), (e) => e.code === 'LUA_RUNTIME' && /Memory\.h/.test(e.message));
   await assert.rejects(lua.persistFunction('Memory', 'n', '42'), (e) => e.code === 'NOT_A_FUNCTION');
   await assert.rejects(lua.persistFunction('Memory', 'bad', 'function( end'), (e) => e.code === 'LUA_SYNTAX');
-  await assert.rejects(lua.persistFunction('Other', 'f', 'function() end'), (e) => e.code === 'BAD_ARGUMENT');
+  // Any table path works (created when missing); a path through a value is NOT_A_TABLE.
+  await lua.persistFunction('Memory.fns', 'f', 'function() return 7 end');
+  assert.equal(await lua.compute('return ext.table("fns").f()'), 7);
+  await assert.rejects(lua.persistFunction('calculate.x', 'f', 'function() end'), (e) => e.code === 'NOT_A_TABLE');
   assert.equal(await lua.compute('return Memory.n == nil and Memory.bad == nil'), true);
   lua.close();
 });
