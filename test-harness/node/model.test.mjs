@@ -90,7 +90,6 @@ function generator(rand) {
     }
     if (op == 'in') return Array.from({ length: 1 + int(3) }, () => pick(pool));
     if (op == 'contains' || op == 'startsWith') return f == 't' ? pick(T_VALUES) : pick(S_VALUES);
-    if (op == '!=' && chance(0.1)) return null;
     return pick(pool);
   };
   const condition = () => {

@@ -205,9 +205,12 @@ test('values of every type round-trip', async () => {
   const shared = { s: 1 };
   await lua.setValue('vals', 'shared', [shared, shared]); // shared, not cyclic: copied twice
   assert.deepEqual(await lua.getValue('vals', 'shared'), [{ s: 1 }, { s: 1 }]);
+  // External tables nest at most 200 deep counting from Memory: Memory.vals + 199 tables is the most.
   let deep = {};
-  for (let i = 0; i < 199; i++) deep = { d: deep };
-  await lua.setValue('vals', 'deep', deep); // 200 tables
+  for (let i = 0; i < 198; i++) deep = { d: deep };
+  await lua.setValue('vals', 'deep', deep);
+  assert.equal(await lua.compute('local n, t = 0, Memory.vals.deep while t do n, t = n + 1, t.d end return n'), 199);
+  await rejectsWith(lua.setValue('vals', 'deep', { d: deep }), 'BAD_ARGUMENT');
 });
 
 test('bad arguments are BAD_ARGUMENT in glue.js (nothing sent), and the instance keeps working', async () => {
@@ -252,25 +255,36 @@ test('takeChanges: value changes and index changes, then empty', async () => {
   await l.setValue('users', 'u1', { age: 30 });
   await l.setValue('users', 'u2', 'two');
   await l.deleteValue('users', 'u2');
-  await l.createIndex('users', 'age', 'hash', { unique: true });
-  await l.dropIndex('users', 'age');
   const changes = await l.takeChanges();
   const last = (key) => changes.findLast((c) => c.key === key && c.path.length == 1);
   assert.deepEqual(last('u1'), { table: 'Memory.users', path: ['users'], key: 'u1', value: { age: 30 } });
   const u2 = last('u2');
   assert.deepEqual(u2, { table: 'Memory.users', path: ['users'], key: 'u2', value: undefined });
   assert.ok('value' in u2);
-  assert.deepEqual(changes.filter((c) => 'index' in c), [
-    { table: 'Memory.users', path: ['users'], index: 'age', type: 'hash', unique: true },
-    { table: 'Memory.users', path: ['users'], index: 'age', dropped: true },
-  ]);
   for (const c of changes) {
     assert.equal(c.table, ['Memory', ...c.path].join('.'));
-    assert.ok(Array.isArray(c.path));
+    assert.ok(Array.isArray(c.path) && 'key' in c && 'value' in c);
   }
+  await l.createIndex('users', 'age', 'hash', { unique: true });
+  assert.deepEqual(await l.takeChanges(), [{ table: 'Memory.users', path: ['users'], index: 'age', type: 'hash', unique: true }]);
+  await l.dropIndex('users', 'age');
+  assert.deepEqual(await l.takeChanges(), [{ table: 'Memory.users', path: ['users'], index: 'age', dropped: true }]);
   assert.deepEqual(await l.takeChanges(), []);
   await l.compute('Memory.top = 1');
   assert.deepEqual(await l.takeChanges(), [{ table: 'Memory', path: [], key: 'top', value: 1 }]);
+  l.close();
+});
+
+// The spec (ARCHITECTURE.md, "change record") says a kind-1 record's value is { type, unique };
+// the module sends the index as it is when the changes are taken, so nil once it was dropped.
+test('takeChanges: an index created and dropped in one change set still says { type, unique }', { todo: 'module sends nil (reported to the lead)' }, async () => {
+  const l = await newLua();
+  await l.createIndex('users', 'age', 'hash', { unique: true });
+  await l.dropIndex('users', 'age');
+  assert.deepEqual((await l.takeChanges()).filter((c) => 'index' in c), [
+    { table: 'Memory.users', path: ['users'], index: 'age', type: 'hash', unique: true },
+    { table: 'Memory.users', path: ['users'], index: 'age', dropped: true },
+  ]);
   l.close();
 });
 
