@@ -2,7 +2,6 @@
 // buffer, decodes replies (docs/ARCHITECTURE.md). const lua = await CuWASM.init()
 
 const BUF = 65536; // the module's I/O buffer size
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const OPAQUE = { 2: 'lightuserdata', 6: 'function', 7: 'userdata', 8: 'thread' };
 const OPAQUE_PROTO = { toString() { return this.repr; } };
 const AGAIN = 'Create a new instance with CuWASM.init.';
@@ -217,17 +216,20 @@ function decode(bytes) {
     switch (tag) {
       case 0: return null;
       case 1: case 2: return tag == 2;
-      case 3: v = view.getBigInt64((p += 8) - 8, true); return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
+      case 3: v = view.getInt32(p + 4, true) * 2 ** 32 + u32(); return Number.isSafeInteger(v) ? (p += 4, v) : view.getBigInt64((p += 4) - 8, true);
       case 4: return view.getFloat64((p += 8) - 8, true);
-      case 5: v = take(u32()); try { return utf8.decode(v); } catch { return v.slice(); }
+      case 5:
+        for (n = u32(), v = p; v < p + n && bytes[v] < 128; v++);
+        if (v == p + n && n < 99) return String.fromCharCode.apply(null, take(n));
+        v = take(n); try { return utf8.decode(v); } catch { return v.slice(); }
       case 6: n = u32(); tables.push((v = [])); list(n, () => v.push(value())); return v;
       case 7:
         n = u32(); tables.push((v = {}));
         list(n, () => {
           let k = value();
           k = k instanceof Uint8Array ? lossy.decode(k) : String(k);
-          // "__proto__" stays an own property.
-          Object.defineProperty(v, k, { value: value(), writable: true, enumerable: true, configurable: true });
+          if (k != '__proto__') v[k] = value();
+          else Object.defineProperty(v, k, { value: value(), writable: true, enumerable: true, configurable: true }); // an own property
         });
         return v;
       case 8: if ((v = tables[u32()])) return v; break;
