@@ -113,14 +113,9 @@ function table(v) {
 const key = (k) => put(k == null || k !== k || (isObject(k) && !(k instanceof Uint8Array)) ? no('bad key') : k);
 
 // 'users', 'Memory.users.u1' (a leading Memory/_home dropped), or an array of keys as is.
-let last = []; // the last string path and its keys
 function path(p, field) {
-  if (p === last[0] && field === last[1]) return last[2];
-  let a = p;
-  if (typeof p == 'string') (a = p.split('.')), field || (a[0] != 'Memory' && a[0] != '_home') || a.shift();
-  ok(Array.isArray(a) && a.length < 256 && (!field || a.length), field || 'path');
-  if (a != p) last = [p, field, a];
-  return a;
+  if (typeof p == 'string') (p = p.split('.')), field || (p[0] != 'Memory' && p[0] != '_home') || p.shift();
+  return ok(Array.isArray(p) && p.length < 256 && (!field || p.length), field || 'path') && p;
 }
 const wpath = (p, field) => (w8((p = path(p, field)).length), p.forEach(key));
 const wt = (t, ...k) => (wpath(t), k.forEach(key));
