@@ -97,9 +97,9 @@ function put(v) {
 function table(v) {
   if (v instanceof Uint8Array || v instanceof ArrayBuffer) return (v = bytesOf(v)), w8(5), w32(v.length), need(v.length), wb.set(v, wp), (wp += v.length);
   ok(!stack.includes(v) && stack.push(v) <= 200, 'value: a cycle or over 200 tables deep');
-  const proto = Object.getPrototypeOf(v), map = v instanceof Map;
-  let n = Array.isArray(v) ? v.length : 0, at;
-  ok(n || map || proto == Object.prototype || !proto || v.length === 0, 'value: ' + proto.constructor?.name);
+  const proto = Object.getPrototypeOf(v), map = v instanceof Map, array = Array.isArray(v);
+  let n = array ? v.length : 0, at;
+  if (!(array || map || proto == Object.prototype || !proto)) no('cannot store a ' + proto.constructor?.name);
   w8(n ? 6 : 7);
   at = wp;
   w32(n);

@@ -196,6 +196,10 @@ test('values of every type round-trip', async () => {
   assert.equal(await lua.compute('local h = Memory.vals.holes return h[1] == 1 and h[2] == nil and h[3] == 3'), true);
   await lua.setValue('vals', 'map', new Map([[1, 'one'], ['x', 2], [true, 'yes']]));
   assert.equal(await lua.compute('local m = Memory.vals.map return m[1] .. m.x .. m[true]'), 'one2yes');
+  const bare = Object.create(null);
+  bare.x = 1;
+  await lua.setValue('vals', 'bare', bare);
+  assert.deepEqual(await lua.getValue('vals', 'bare'), { x: 1 });
   await lua.setValue('vals', 'skip', { a: 1, b: undefined });
   assert.deepEqual(await lua.getValue('vals', 'skip'), { a: 1 });
   await lua.setValue('vals', 2.5, 'float key');
@@ -221,7 +225,7 @@ test('bad arguments are BAD_ARGUMENT in glue.js (nothing sent), and the instance
   const messages = [];
   const sent = await capture(async (l) => {
     const no = async (p) => messages.push((await rejectsWith(p, 'BAD_ARGUMENT')).message);
-    for (const v of [() => 1, Symbol('s'), cyclic, [cyclic], deep, 2n ** 63n, -(2n ** 63n) - 1n, new Date(), new Set([1]), new Float64Array(2), { f() {} }]) await no(l.setValue('bad', 'k', v));
+    for (const v of [() => 1, Symbol('s'), cyclic, [cyclic], deep, 2n ** 63n, -(2n ** 63n) - 1n, new Date(), new Set([1]), new Float64Array(2), { f() {} }, new String('')]) await no(l.setValue('bad', 'k', v));
     for (const key of [null, undefined, NaN, {}, [1]]) await no(l.setValue('bad', key, 1));
     for (const p of [null, 5, {}, [null], [{}], Array(256).fill('a')]) await no(l.getValue(p, 'k'));
     await no(l.createIndex('users', 'age', 'skiplist'));
@@ -231,7 +235,7 @@ test('bad arguments are BAD_ARGUMENT in glue.js (nothing sent), and the instance
       { field: 'a', op: 'in', value: 1 }, { limit: -1 }, { limit: 1.5 }, { limit: '10' }, { offset: -1 }, { order: 'up' }, { where: {} }, { where: [5] },
       { where: [{ op: '=', value: 1 }] }, { field: 'a', value: 1 }]) await no(l.queryTable('users', q));
     await no(l.batchTableOperations('nope'));
-    assert.equal(messages.length, 40);
+    assert.equal(messages.length, 41);
     assert.equal(await l.compute('return 1 + 1'), 2);
   });
   assert.deepEqual(sent, []);
