@@ -113,7 +113,9 @@ function generator(rand) {
 const luaKey = (k) => (typeof k == 'number' ? `[${k}]` : `[${JSON.stringify(k)}]`);
 const clean = (r) => JSON.parse(JSON.stringify(r)); // the record as it comes back: undefined fields gone
 
-for (const seed of [1, 2, 3, 4]) {
+// CU_MODEL_SEEDS=n CU_MODEL_STEPS=m run more (default 4 seeds of 400 steps).
+const SEEDS = Number(process.env.CU_MODEL_SEEDS) || 4, STEPS = Number(process.env.CU_MODEL_STEPS) || 400;
+for (let seed = 1; seed <= SEEDS; seed++) {
   test(`random operations agree with the model (seed ${seed})`, async () => {
     const rand = rng(seed), g = generator(rand);
     const lua = await newLua({ heapSize: 2 << 20 });
@@ -123,7 +125,7 @@ for (const seed of [1, 2, 3, 4]) {
     const uniqueOk = (recs, key, rec) => ![...indexes].some(([f, ix]) => ix.unique && field(rec, f) != null && [...recs].some(([k, r]) => k !== key && eq(field(r, f), field(rec, f))));
     let queries = 0, failedBatches = 0;
 
-    for (let step = 0; step < 400; step++) {
+    for (let step = 0; step < STEPS; step++) {
       const what = g.int(100);
       const key = g.pick(KEYS);
       if (what < 25) {
