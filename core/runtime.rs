@@ -177,6 +177,12 @@ impl Instance {
     pub fn heap_peak(&self) -> usize {
         self.arena.peak
     }
+    /// Test hook: the external tables' invariants (`Store::check`).
+    #[doc(hidden)]
+    pub fn check_store(&self) -> Result<(), &'static str> {
+        self.store.check()
+    }
+
     /// Test hook: the `n`th Lua allocation from now, and every one after it, fails (0: off).
     pub fn fail_allocation(&mut self, n: u32) {
         self.arena.fail_countdown = n;

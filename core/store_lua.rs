@@ -168,7 +168,8 @@ unsafe fn push_key(l: *mut lua_State, k: &Key) {
         Key::Bool(b) => lua_pushboolean(l, *b as c_int),
         Key::Int(i) => lua_pushinteger(l, *i),
         Key::Float(f) => lua_pushnumber(l, *f),
-        Key::Str(s) => {
+        Key::Str(_) | Key::Short(..) => {
+            let s = k.bytes().unwrap_or_default();
             lua_pushlstring(l, s.as_ptr() as *const c_char, s.len());
         }
     }
@@ -377,12 +378,12 @@ unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, k: &Key, opts: En
     let mut path = Vec::new();
     path.extend_from_slice(b"Memory");
     for s in instance_of(l).store.path_of(node).unwrap_or_default().iter().chain(core::iter::once(k)) {
-        match s {
-            Key::Str(s) => {
+        match s.bytes() {
+            Some(s) => {
                 path.push(b'.');
                 path.extend_from_slice(s);
             }
-            _ => path.extend_from_slice(b"[...]"),
+            None => path.extend_from_slice(b"[...]"),
         }
     }
     let mut cv = Conv { tables: Vec::new(), path, opts, out: Vec::new() };
@@ -407,7 +408,7 @@ unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, k: &Key, opts: En
 /// A table path as text: split at dots, a leading `Memory`/`_home` dropped.
 pub(crate) fn path_from_text(s: &[u8]) -> Vec<Key> {
     let mut path: Vec<Key> = s.split(|&c| c == b'.').filter(|p| !p.is_empty()).map(Key::str).collect();
-    if matches!(path.first(), Some(Key::Str(s)) if &**s == b"Memory" || &**s == b"_home") {
+    if matches!(path.first().and_then(Key::bytes), Some(b"Memory" | b"_home")) {
         path.remove(0);
     }
     path

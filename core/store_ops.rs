@@ -390,7 +390,7 @@ impl PlanInfo {
     pub unsafe fn push(&self, l: *mut lua_State) {
         use crate::lua::*;
         lua_createtable(l, 0, 4);
-        if let Some(Key::Str(s)) = &self.index {
+        if let Some(s) = self.index.as_ref().and_then(Key::bytes) {
             lua_pushlstring(l, s.as_ptr() as *const core::ffi::c_char, s.len());
             lua_setfield(l, -2, c"index".as_ptr());
         }
@@ -450,10 +450,7 @@ fn read_query(r: &mut Reader) -> Result<(Query, bool), StoreError> {
         q.order_by = Some(Field::new(r.path()?));
     }
     if flags & 16 != 0 {
-        match r.key()? {
-            Key::Str(c) => q.cursor = Some(c.into()),
-            _ => return Err(StoreError::Bad("bad cursor")),
-        }
+        q.cursor = Some(r.key()?.bytes().ok_or(StoreError::Bad("bad cursor"))?.to_vec());
     }
     for _ in 0..r.u8()? {
         let field = Field::new(r.path()?);

@@ -84,3 +84,44 @@ fn every_op_survives_a_failed_allocation_without_leaking() {
     }
     assert!(failures > 50, "only {failures} allocation points exercised");
 }
+
+/// External tables under failing Lua allocations: each call is atomic (all of its writes or
+/// none), the store's invariants hold, and the instance keeps working.
+#[cfg(feature = "persistence")]
+#[test]
+fn external_tables_stay_atomic_when_allocations_fail() {
+    const STORE_WORKLOAD: &str = r#"
+        local users = ext.table('users')
+        Memory.run = (Memory.run or 0) + 1
+        local r = Memory.run
+        for i = 1, 8 do users['u' .. r .. '_' .. i] = { age = i, name = 'n' .. i, tags = { 'a', 'b' } } end
+        if r == 1 then ext.createIndex('users', 'age', 'btree') end
+        local rows = ext.query('users', { field = 'age', op = '>=', value = 4, limit = 5 })
+        local n = 0 Memory.counter = Memory.counter or function() n = n + 1 return n end
+        Memory.counter()
+        Memory.last = { run = r, found = #rows, keys = ext.count('users') }
+        return #rows
+    "#;
+    let mut inst = Instance::new(0, 0, [1, 2]).unwrap();
+    let mut reply = Vec::new();
+    let request = compute_request(STORE_WORKLOAD);
+    let check = compute_request(
+        "local r = Memory.run return ext.count('users') == 8 * r and (r == 1 or Memory.last.run == r) and #ext.query('users', { field = 'age', op = '=', value = 3 }) == r",
+    );
+    assert_eq!(dispatch(&mut inst, OP_COMPUTE, &request, &mut reply), Status::Ok);
+    let mut failures = 0;
+    for n in 1.. {
+        inst.fail_allocation(n);
+        let status = dispatch(&mut inst, OP_COMPUTE, &request, &mut reply);
+        inst.fail_allocation(0);
+        assert!(matches!(status, Status::Ok | Status::LuaMemory | Status::LuaRuntime), "allocation {n}: {status:?}");
+        inst.check_store().unwrap_or_else(|e| panic!("allocation {n}: {e}"));
+        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &check, &mut reply), Status::Ok, "allocation {n}");
+        assert_eq!(reply[4], 2, "allocation {n}: a failed call left part of its writes (reply {reply:?})");
+        if status == Status::Ok {
+            break;
+        }
+        failures += 1;
+    }
+    assert!(failures > 30, "only {failures} allocation points exercised");
+}

@@ -56,7 +56,8 @@ impl Model {
 fn rand_key(rng: &mut Rng) -> Key {
     match rng.below(10) {
         0..=4 => Key::Int(rng.below(30) as i64),
-        5..=7 => Key::Str(format!("k{}", rng.below(10)).into_bytes().into()),
+        5..=6 => Key::str(format!("k{}", rng.below(10)).as_bytes()),
+        7 => Key::str(format!("a key longer than fourteen bytes {}", rng.below(5)).as_bytes()),
         8 => Key::Float([1.5, 2.5, -0.5][rng.index(3)]),
         _ => Key::Bool(rng.below(2) == 1),
     }
@@ -66,7 +67,7 @@ fn rand_scalar(rng: &mut Rng) -> Key {
     match rng.below(12) {
         0..=3 => Key::Int(rng.below(7) as i64 - 3),
         4 => Key::Float([-0.0, 0.5, 1.0, 2.5, f64::NAN, 1e300][rng.index(6)]),
-        5..=8 => Key::Str([&b""[..], b"a", b"ab", b"b", b"\0", b"abc"][rng.index(6)].into()),
+        5..=8 => Key::str([&b""[..], b"a", b"ab", b"b", b"\0", b"abc", b"abcdefghijklmnopq", b"abcdefghijklmnop\0"][rng.index(8)]),
         9 => Key::Int(i64::MAX - rng.below(2) as i64),
         _ => Key::Bool(rng.below(2) == 1),
     }
@@ -118,9 +119,9 @@ fn model_query(m: &Model, q: &MQuery) -> Vec<Key> {
                 Op::Ge => cmp(&args[0]).is_some_and(|o| o != Ordering::Less),
                 Op::Between => cmp(&args[0]).is_some_and(|o| o != Ordering::Less) && cmp(&args[1]).is_some_and(|o| o != Ordering::Greater),
                 Op::In => args.iter().any(eq),
-                Op::StartsWith => matches!((s, &args[0]), (Some(Key::Str(s)), Key::Str(p)) if s.starts_with(p)),
-                Op::Contains => match (s, &args[0]) {
-                    (Some(Key::Str(s)), Key::Str(p)) => p.is_empty() || s.windows(p.len()).any(|w| w == &p[..]),
+                Op::StartsWith => matches!((s.and_then(Key::bytes), args[0].bytes()), (Some(s), Some(p)) if s.starts_with(p)),
+                Op::Contains => match (s.and_then(Key::bytes), args[0].bytes()) {
+                    (Some(s), Some(p)) => p.is_empty() || s.windows(p.len()).any(|w| w == p),
                     _ => false,
                 },
             }

@@ -73,7 +73,7 @@ impl<V> Map<V> {
         }
         let value = value?;
         if (self.used + 1) * 4 > self.slots.len() * 3 {
-            self.rebuild();
+            self.rebuild(1);
         }
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
@@ -86,10 +86,17 @@ impl<V> Map<V> {
         None
     }
 
-    /// Drops the tombstones and makes room for one more entry.
-    fn rebuild(&mut self) {
+    /// Makes room for `n` more entries without rebuilding on the way.
+    pub fn reserve(&mut self, n: usize) {
+        if (self.used + n) * 4 > self.slots.len() * 3 {
+            self.rebuild(n);
+        }
+    }
+
+    /// Drops the tombstones and makes room for `extra` more entries (at least one).
+    fn rebuild(&mut self, extra: usize) {
         let mut cap = 4;
-        while cap * 3 < (self.len + 1) * 4 * 2 {
+        while cap * 3 < (self.len + extra.max(1)) * 4 + self.len * 4 {
             cap *= 2;
         }
         let old = core::mem::take(&mut self.slots);

@@ -135,6 +135,13 @@ impl Store {
         }
     }
 
+    /// Room for `n` entries in a table about to be filled.
+    pub fn reserve(&mut self, id: NodeId, n: usize) {
+        if let Some(node) = self.node_mut(id) {
+            node.map.reserve(n);
+        }
+    }
+
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.slots.get(id as usize)?.node.as_deref()
     }
@@ -333,18 +340,15 @@ impl Store {
         }
     }
 
-    /// Frees a table and every table below it.
-    fn free_tree(&mut self, root: NodeId) {
-        let mut stack = alloc::vec![root];
-        while let Some(id) = stack.pop() {
-            let Some(slot) = self.slots.get_mut(id as usize) else { continue };
-            let Some(mut node) = slot.node.take() else { continue };
-            slot.gen = slot.gen.wrapping_add(1);
-            self.free.push(id);
-            for (_, v) in node.map.drain() {
-                if let Value::Table(c) = v {
-                    stack.push(c);
-                }
+    /// Frees a table and every table below it (recursion bounded by the depth limit).
+    fn free_tree(&mut self, id: NodeId) {
+        let Some(slot) = self.slots.get_mut(id as usize) else { return };
+        let Some(mut node) = slot.node.take() else { return };
+        slot.gen = slot.gen.wrapping_add(1);
+        self.free.push(id);
+        for (_, v) in node.map.drain() {
+            if let Value::Table(c) = v {
+                self.free_tree(c);
             }
         }
     }
@@ -403,24 +407,33 @@ impl Store {
             };
         }
         let mut ix = Index::new(field.clone(), hash, unique);
-        let found: Vec<(Key, &Key)> = n.map.iter().filter_map(|(k, v)| Some((self.field(Some(v), &field)?, k))).collect();
-        let entries: Vec<&(Key, &Key)> = sort::order(found.len(), usize::MAX, &|a, b| {
-            found[a].0.order(&found[b].0).then_with(|| found[a].1.order(found[b].1))
-        })
-        .iter()
-        .map(|&i| &found[i as usize])
-        .collect();
-        if unique && entries.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err(StoreError::Unique);
+        // Entries `encode(value) ++ encode(key)`, sorted as bytes.
+        let found: Vec<Vec<u8>> = n.map.iter().filter_map(|(k, v)| Some(index::entry(&self.field(Some(v), &field)?, k))).collect();
+        // Compared by their first 8 bytes as an integer, then by the rest word by word.
+        let head: Vec<u64> = found.iter().map(|e| sort::word(e, 0)).collect();
+        let ord = sort::order(found.len(), usize::MAX, &|a, b| {
+            head[a].cmp(&head[b]).then_with(|| sort::cmp_bytes(&found[a], &found[b], 8))
+        });
+        drop(head);
+        let mut found: Vec<Option<Vec<u8>>> = found.into_iter().map(Some).collect();
+        let sorted: Vec<Vec<u8>> = ord.iter().filter_map(|&i| found[i as usize].take()).collect();
+        drop(found);
+        if unique {
+            fn value(e: &[u8]) -> &[u8] {
+                &e[..Key::encoded_len(e).unwrap_or(0)]
+            }
+            if sorted.windows(2).any(|w| value(&w[0]) == value(&w[1])) {
+                return Err(StoreError::Unique);
+            }
         }
         match &mut ix.kind {
-            index::IndexKind::BTree(t) => {
-                let sorted = entries.iter().map(|(v, k)| index::entry(v, k)).collect();
-                *t = crate::index::btree::BTree::from_sorted(sorted);
-            }
+            index::IndexKind::BTree(t) => *t = crate::index::btree::BTree::from_sorted(sorted),
             index::IndexKind::Hash(_) => {
-                for (v, k) in &entries {
-                    ix.insert(v, k);
+                for e in &sorted {
+                    let l = Key::encoded_len(e).unwrap_or(0);
+                    if let (Some((v, _)), Some((k, _))) = (Key::decode(&e[..l]), Key::decode(&e[l..])) {
+                        ix.insert(&v, &k);
+                    }
                 }
             }
         }
@@ -457,21 +470,16 @@ impl Store {
         copy
     }
 
-    /// Nesting below `node` (a table holding only scalars is 1), without recursion.
+    /// Nesting below `node` (a table holding only scalars is 1). The recursion is bounded
+    /// by the tree's depth limit.
     pub fn height(&self, node: NodeId) -> usize {
-        let mut max = 0;
-        let mut stack = alloc::vec![(node, 1)];
-        while let Some((id, d)) = stack.pop() {
-            max = max.max(d);
-            if let Some(n) = self.node(id) {
-                for (_, v) in n.map.iter() {
-                    if let Value::Table(c) = v {
-                        stack.push((*c, d + 1));
-                    }
-                }
+        let mut h = 0;
+        for (_, v) in self.node(node).map(|n| &n.map).into_iter().flat_map(Map::iter) {
+            if let Value::Table(c) = v {
+                h = h.max(self.height(*c));
             }
         }
-        max
+        h + 1
     }
 
     /// Tables between the root and `node` (the root's children are at depth 1).

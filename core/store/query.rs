@@ -152,9 +152,12 @@ fn matches(store: &Store, cond: &Cond, v: Option<&Value>) -> bool {
         Op::Ge => cmp(&a[0]).is_some_and(Ordering::is_ge),
         Op::Between => cmp(&a[0]).is_some_and(Ordering::is_ge) && cmp(&a[1]).is_some_and(Ordering::is_le),
         Op::In => s.is_some_and(|s| a.iter().any(|k| equal(s, k))),
-        Op::StartsWith => matches!((s, &a[0]), (Some(Key::Str(s)), Key::Str(p)) if s.starts_with(p)),
-        Op::Contains => match (v, s, &a[0]) {
-            (_, Some(Key::Str(s)), Key::Str(p)) => p.is_empty() || s.windows(p.len()).any(|w| w == &p[..]),
+        Op::StartsWith => matches!((s.and_then(Key::bytes), a[0].bytes()), (Some(s), Some(p)) if s.starts_with(p)),
+        Op::Contains => match (v, s.and_then(Key::bytes), &a[0]) {
+            (_, Some(s), p) if p.bytes().is_some() => {
+                let p = p.bytes().unwrap_or_default();
+                p.is_empty() || s.windows(p.len()).any(|w| w == p)
+            }
             (Some(Value::Table(n)), _, k) => {
                 (1..=store.border(*n)).any(|i| store.get(*n, &Key::Int(i)).and_then(Value::scalar).is_some_and(|e| equal(e, k)))
             }
@@ -175,7 +178,7 @@ fn ranges(cond: &Cond) -> Vec<(Vec<u8>, Vec<u8>)> {
     // The encodings of a's type: numbers and strings only (booleans do not order in Lua).
     let class = |k: &Key| match k {
         Key::Int(_) | Key::Float(_) => Some(type_range(keys::TAG_NUMBER)),
-        Key::Str(_) => Some(type_range(keys::TAG_STRING)),
+        Key::Str(_) | Key::Short(..) => Some(type_range(keys::TAG_STRING)),
         Key::Bool(_) => None,
     };
     let r = |lo: Vec<u8>, hi: Vec<u8>| if lo < hi { alloc::vec![(lo, hi)] } else { Vec::new() };
@@ -191,8 +194,8 @@ fn ranges(cond: &Cond) -> Vec<(Vec<u8>, Vec<u8>)> {
             }
             out
         }
-        Op::StartsWith => match &a[0] {
-            Key::Str(p) => {
+        Op::StartsWith => match a[0].bytes() {
+            Some(p) => {
                 let (lo, hi) = string_prefix_range(p);
                 r(lo, hi)
             }

@@ -16,8 +16,16 @@ pub enum Key {
     Bool(bool),
     Int(i64),
     Float(f64),
+    /// A string longer than `SHORT` bytes.
     Str(Box<[u8]>),
+    /// A string of at most `SHORT` bytes, in place (length, bytes, zeros after them): most
+    /// keys and field names need no allocation. Every string that fits is stored so, so
+    /// derived equality holds.
+    Short(u8, [u8; SHORT]),
 }
+
+/// Longest string a `Key` holds without allocating (the key stays 16 bytes).
+pub const SHORT: usize = 14;
 
 /// A node's index in the store (see `Store`).
 pub type NodeId = u32;
@@ -81,7 +89,22 @@ impl Key {
     }
 
     pub fn str(s: &[u8]) -> Key {
-        Key::Str(s.into())
+        if s.len() <= SHORT {
+            let mut b = [0; SHORT];
+            b[..s.len()].copy_from_slice(s);
+            Key::Short(s.len() as u8, b)
+        } else {
+            Key::Str(s.into())
+        }
+    }
+
+    /// The bytes of a string key.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Key::Str(s) => Some(s),
+            Key::Short(n, b) => Some(&b[..*n as usize]),
+            _ => None,
+        }
     }
 
     pub fn as_key_value(&self) -> KeyValue<'_> {
@@ -90,7 +113,7 @@ impl Key {
             Key::Bool(true) => KeyValue::True,
             Key::Int(i) => KeyValue::Int(*i),
             Key::Float(f) => KeyValue::Float(*f),
-            Key::Str(s) => KeyValue::Str(s),
+            Key::Str(_) | Key::Short(..) => KeyValue::Str(self.bytes().unwrap_or_default()),
         }
     }
 
@@ -104,14 +127,14 @@ impl Key {
         match self {
             Key::Bool(b) => *b as u8,
             Key::Int(_) | Key::Float(_) => 2,
-            Key::Str(_) => 3,
+            Key::Str(_) | Key::Short(..) => 3,
         }
     }
 
     /// The total order of the index encoding.
     pub fn order(&self, other: &Key) -> Ordering {
         match (self, other) {
-            (Key::Str(a), Key::Str(b)) => a.cmp(b),
+            (Key::Str(_) | Key::Short(..), Key::Str(_) | Key::Short(..)) => self.bytes().cmp(&other.bytes()),
             (Key::Int(a), Key::Int(b)) => a.cmp(b),
             (Key::Float(a), Key::Float(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
             (Key::Int(i), Key::Float(f)) => int_float(*i, *f),
@@ -153,7 +176,7 @@ impl Key {
                         let n = *rest.get(i + 1)?;
                         i += 2;
                         if n == 0 {
-                            return Some((Key::Str(s.into()), &rest[i..]));
+                            return Some((Key::str(&s), &rest[i..]));
                         }
                     } else {
                         i += 1;
@@ -171,16 +194,19 @@ impl Key {
             Key::Bool(b) => *b as u64 + 1,
             Key::Int(i) => *i as u64,
             Key::Float(f) => f.to_bits(),
+            // Short strings: their 14 zero-padded bytes as two overlapping words.
+            Key::Short(n, b) => {
+                let w = |i: usize| u64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+                (w(0) ^ *n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ w(6).rotate_left(23)
+            }
             Key::Str(s) => {
                 let mut h: u64 = s.len() as u64;
-                let mut chunks = s.chunks_exact(8);
-                for c in &mut chunks {
-                    h = (h ^ u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+                for c in s.chunks(8) {
+                    let mut w = [0; 8];
+                    w[..c.len()].copy_from_slice(c);
+                    h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
                 }
-                for &b in chunks.remainder() {
-                    h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
-                }
-                h ^ 0x5bd1_e995
+                h
             }
         };
         let h = (h ^ (h >> 31)).wrapping_mul(0x7FB5_D329_728E_A185);

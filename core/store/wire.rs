@@ -20,21 +20,25 @@ impl<'a> Reader<'a> {
         Reader { bytes, pos: 0 }
     }
 
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
         let s = self.bytes.get(self.pos..self.pos.checked_add(n).ok_or(TRUNCATED)?).ok_or(TRUNCATED)?;
         self.pos += n;
         Ok(s)
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, StoreError> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, StoreError> {
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    #[inline]
     fn u64(&mut self) -> Result<u64, StoreError> {
         let b = self.take(8)?;
         let mut a = [0; 8];
@@ -48,6 +52,7 @@ impl<'a> Reader<'a> {
 
     /// A scalar: the key it is (floats normalized), or None for nil. NaN and tables are
     /// errors.
+    #[inline]
     fn scalar(&mut self, tag: u8) -> Result<Option<Key>, StoreError> {
         Ok(Some(match tag {
             TAG_NIL => return Ok(None),
@@ -63,6 +68,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A table key (not nil).
+    #[inline]
     pub fn key(&mut self) -> Result<Key, StoreError> {
         let tag = self.u8()?;
         self.scalar(tag)?.ok_or(StoreError::Bad("a key cannot be nil"))
@@ -90,6 +96,7 @@ impl<'a> Reader<'a> {
                 }
                 let n = self.u32()?;
                 let node = store.new_node();
+                store.reserve(node, n.min(1 << 16) as usize);
                 if let Err(e) = self.fill(store, node, tag == TAG_ARRAY, n, depth) {
                     store.free_value(Some(Value::Table(node)));
                     return Err(e);
@@ -162,7 +169,7 @@ pub fn put_key(out: &mut Vec<u8>, k: &Key) {
             out.push(TAG_FLOAT);
             out.extend_from_slice(&f.to_le_bytes());
         }
-        Key::Str(s) => put_str(out, s),
+        Key::Str(_) | Key::Short(..) => put_str(out, k.bytes().unwrap_or_default()),
     }
 }
 
