@@ -215,7 +215,10 @@ function decode(bytes) {
       case 4: return view.getFloat64((p += 8) - 8, true);
       case 5:
         for (n = u32(), v = p; v < p + n && bytes[v] < 128; v++);
-        if (v == p + n && n < 99) return String.fromCharCode.apply(null, take(n));
+        if (v == p + n && n < 99) {
+          for (n = ''; p < v; ) n += String.fromCharCode(bytes[p++]);
+          return n;
+        }
         v = take(n); try { return utf8.decode(v); } catch { return v.slice(); }
       case 6: n = u32(); tables.push((v = [])); list(n, () => v.push(value())); return v;
       case 7:
