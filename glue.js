@@ -145,8 +145,9 @@ function wquery(q) {
     wpath(c.field, 'field'), w8(i), put(v);
   }
 }
-const rows = (v, n, f, r = []) => {
-  for (let i = 0; i < v.length; i += n) r.push(f(...v.slice(i, i + n)));
+// Groups of n reply values (from index i) through f.
+const rows = (v, n, f, i = 0, r = []) => {
+  for (; i < v.length; i += n) r.push(f(v[i], v[i + 1], v[i + 2], v[i + 3]));
   return r;
 };
 const first = (v) => v[0] ?? undefined;
@@ -428,8 +429,8 @@ export class CuWASM {
   }
 
   async queryTable(table, query) {
-    const [plan, n, ...v] = await this.#ask(19, () => (wt(table), wquery(query)));
-    return query.explain ? plan : query.count ? n : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value })), 'cursor', { value: n });
+    const v = await this.#ask(19, () => (wt(table), wquery(query)));
+    return query.explain ? v[0] : query.count ? v[1] : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value }), 2), 'cursor', { value: v[1] });
   }
 
   // Frees the state after pending calls; later calls reject with INSTANCE_DEAD.
