@@ -409,7 +409,8 @@ export class CuWASM {
         throw e;
       }
       onProgress?.({ done: total, total });
-      const failures = results.flatMap((r, index) => (r.ok ? [] : [{ index, error: r.error }]));
+      const failures = [];
+      results.forEach((r, index) => r.ok || failures.push({ index, error: r.error }));
       if (atomic && failures[0]) throw new BatchError(failures, results);
       return results;
     });
