@@ -254,11 +254,12 @@ fn batch(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
     };
     put_u32(reply, n.saturating_mul(2));
     let store = &mut inst.store;
+    let mut last = (0, 0, Vec::new());
     for _ in 0..n {
         let sp = store.savepoint();
         let at = reply.len();
         put_int(reply, 0);
-        match batch_op(store, &mut r, reply) {
+        match batch_op(store, &mut r, reply, &mut last) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 store.rollback_to(sp);
@@ -294,21 +295,30 @@ fn batch(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
 
 /// One batch op: `u8 type, path, key[, value]`. The outer error is a malformed request,
 /// the inner one the op's own failure.
-fn batch_op(store: &mut Store, r: &mut Reader, reply: &mut Vec<u8>) -> Result<Result<(), StoreError>, StoreError> {
+fn batch_op(store: &mut Store, r: &mut Reader, reply: &mut Vec<u8>, last: &mut (usize, usize, Vec<Key>)) -> Result<Result<(), StoreError>, StoreError> {
     let kind = r.u8()?;
-    let path = r.path()?;
+    // Consecutive ops on one table repeat its path bytes: decode them once.
+    let at = r.pos;
+    let same = r.bytes.get(at..at + last.1) == r.bytes.get(last.0..last.0 + last.1) && last.1 > 0;
+    if same {
+        r.pos += last.1;
+    } else {
+        last.2 = r.path()?;
+        *last = (at, r.pos - at, core::mem::take(&mut last.2));
+    }
+    let path = &last.2[..];
     let key = r.key()?;
     Ok(match kind {
         1 => {
             let v = r.value(store)?;
-            set(store, &path, key, v).map(|_| reply.push(TAG_NIL))
+            set(store, path, key, v).map(|_| reply.push(TAG_NIL))
         }
-        2 => store.find(&path).map(|n| put_value(reply, store, n.and_then(|n| store.get(n, &key)))),
+        2 => store.find(path).map(|n| put_value(reply, store, n.and_then(|n| store.get(n, &key)))),
         3 => match r.fields(store)? {
-            Some(fields) => update(store, &path, &key, fields).map(|_| reply.push(TAG_NIL)),
+            Some(fields) => update(store, path, &key, fields).map(|_| reply.push(TAG_NIL)),
             None => Err(StoreError::Bad("update takes an object of fields")),
         },
-        4 => delete(store, &path, key).map(|b| put_bool(reply, b)),
+        4 => delete(store, path, key).map(|b| put_bool(reply, b)),
         _ => return Err(StoreError::Bad("unknown batch op type")),
     })
 }

@@ -125,14 +125,18 @@ pub struct Outcome<'a> {
 }
 
 /// The value at `field` of `record`.
-fn field_of<'a>(store: &'a Store, record: &'a Value, field: &Field) -> Option<&'a Value> {
-    let mut v = record;
+fn field_of<'a>(store: &'a Store, record: &Value, field: &Field) -> Option<&'a Value> {
+    let Value::Table(mut n) = *record else { return None };
+    let mut v: Option<&'a Value> = None;
     for (i, k) in field.path.iter().enumerate() {
-        let Value::Table(n) = v else { return None };
-        let map = &store.node(*n)?.map;
-        v = if i == 0 { map.get_hashed(k, field.hash)? } else { map.get(k)? };
+        if i > 0 {
+            let Some(&Value::Table(c)) = v else { return None };
+            n = c;
+        }
+        let map = &store.node(n)?.map;
+        v = Some(if i == 0 { map.get_hashed(k, field.hash)? } else { map.get(k)? });
     }
-    Some(v)
+    v
 }
 
 fn equal(a: &Key, b: &Key) -> bool {
@@ -265,7 +269,7 @@ pub fn run<'a>(store: &'a Store, node: Option<NodeId>, q: &Query) -> Result<Outc
     let check = |rec: &Value, skip: Option<usize>| {
         q.conds.iter().enumerate().all(|(i, c)| Some(i) == skip || matches(store, c, field_of(store, rec, &c.field)))
     };
-    let fv_of = |rec: &'a Value| order.and_then(|f| field_of(store, rec, f)).and_then(Value::scalar);
+    let fv_of = |rec: &Value| order.and_then(|f| field_of(store, rec, f)).and_then(Value::scalar);
 
     // Streaming: a B-tree on the order field delivers rows in order.
     if let Some((ci, ix)) = plan {
@@ -325,22 +329,22 @@ pub fn run<'a>(store: &'a Store, node: Option<NodeId>, q: &Query) -> Result<Outc
             }
             if q.count && cur.is_some() {
                 // The count ignores the cursor: count the rows before it too.
-                out.count = count_all(store, n, q, Some((ci, ix)), &check, &mut out.plan);
+                out.count = count_all(store, node.unwrap_or(0), n, q, Some((ci, ix)), &check, &mut out.plan);
             }
             return Ok(out);
         }
     }
 
     // Otherwise: candidates (from the index or every record), checked, then sorted.
-    let mut found: Vec<(Option<&Key>, &Key, &Value)> = Vec::new();
-    collect(store, n, q, plan, &check, &mut out.plan, &mut |k, rec| found.push((fv_of(rec), k, rec)));
+    let mut found: Vec<(Option<&Key>, &Key)> = Vec::new();
+    collect(store, node.unwrap_or(0), n, q, plan, &check, &mut out.plan, &mut |k, rec| found.push((fv_of(rec), k)));
     out.count = found.len();
-    let cmp = |a: &(Option<&Key>, &Key, &Value), b: &(Option<&Key>, &Key, &Value)| {
+    let cmp = |a: &(Option<&Key>, &Key), b: &(Option<&Key>, &Key)| {
         let o = order_opt(a.0, b.0).then_with(|| a.1.order(b.1));
         if q.desc { o.reverse() } else { o }
     };
     if let Some((cfv, ck)) = &cursor {
-        let c = (cfv.as_ref(), ck, &Value::Table(0));
+        let c = (cfv.as_ref(), ck);
         found.retain(|r| cmp(r, &c) == Ordering::Greater);
     }
     out.plan.sorted = true;
@@ -351,22 +355,31 @@ pub fn run<'a>(store: &'a Store, node: Option<NodeId>, q: &Query) -> Result<Outc
             out.cursor = Some(sort_key(last.0, last.1));
         }
     }
-    out.rows = rows.into_iter().map(|r| (r.1, r.2)).collect();
+    out.rows = rows.into_iter().filter_map(|r| n.map.get_entry(r.1)).collect();
     Ok(out)
 }
 
 /// Feeds every record that satisfies the conditions to `f`.
+#[allow(clippy::too_many_arguments)]
 fn collect<'a>(
     store: &'a Store,
+    id: NodeId,
     n: &'a super::Node,
     q: &Query,
     plan: Option<(usize, &'a super::index::Index)>,
     check: &dyn Fn(&Value, Option<usize>) -> bool,
     stats: &mut Plan<'a>,
-    f: &mut dyn FnMut(&'a Key, &'a Value),
+    f: &mut dyn FnMut(&'a Key, &Value),
 ) {
-    let _ = store;
     match plan {
+        // Without `!=` only table records can match: walk them in memory order.
+        None if !q.conds.iter().any(|c| c.op == Op::Ne) && !q.conds.is_empty() => store.table_records(id, &mut |k, c| {
+            stats.examined += 1;
+            let rec = Value::Table(c);
+            if check(&rec, None) {
+                f(k, &rec);
+            }
+        }),
         None => {
             for (k, rec) in n.map.iter() {
                 stats.examined += 1;
@@ -415,6 +428,7 @@ fn collect<'a>(
 
 fn count_all<'a>(
     store: &'a Store,
+    id: NodeId,
     n: &'a super::Node,
     q: &Query,
     plan: Option<(usize, &'a super::index::Index)>,
@@ -422,6 +436,6 @@ fn count_all<'a>(
     stats: &mut Plan<'a>,
 ) -> usize {
     let mut count = 0;
-    collect(store, n, q, plan, check, stats, &mut |_, _| count += 1);
+    collect(store, id, n, q, plan, check, stats, &mut |_, _| count += 1);
     count
 }
