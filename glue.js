@@ -215,7 +215,7 @@ function decode(bytes) {
       case 3: v = view.getInt32(p + 4, true) * 2 ** 32 + u32(); return Number.isSafeInteger(v) ? (p += 4, v) : view.getBigInt64((p += 4) - 8, true);
       case 4: return view.getFloat64((p += 8) - 8, true);
       case 5:
-        for (n = u32(), v = p; v < p + n && bytes[v] < 128; v++);
+        for (n = u32(), v = p; n < 99 && v < p + n && bytes[v] < 128; v++);
         if (v == p + n && n < 99) {
           for (n = ''; p < v; ) n += String.fromCharCode(bytes[p++]);
           return n;
