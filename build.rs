@@ -16,8 +16,9 @@ const LUA_CORE: &[&str] = &[
 const LUA_LIBS: &[&str] = &[
     "lauxlib", "lbaselib", "lcorolib", "ldblib", "lmathlib", "ltablib", "lutf8lib",
 ];
-/// The call machinery, built for speed (-O2) while the rest is -Oz; csrc/cu_vm.c (the
-/// interpreter loop with ldebug.c) joins it.
+/// The call machinery (luaD_precall & co.), not built -Oz like the rest: -Os on wasm (measured
+/// as fast as -O2 on fib, method calls and pcall, 1 KB smaller; -Oz cost fib ~10%), -O2 on
+/// the host. csrc/cu_vm.c: see main.
 const LUA_HOT: &[&str] = &["ldo"];
 /// Cu's own C (both targets): Lua-facing io/os libraries, the stderr formatter, and Lua's
 /// string library with its pattern matching charged to the instruction budget.
@@ -37,8 +38,9 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-env-changed=CU_CLANG");
     println!("cargo:rerun-if-env-changed=CU_HOT_OPT");
+    println!("cargo:rerun-if-env-changed=CU_VM_OPT");
 
-    let hot_opt = env::var("CU_HOT_OPT").unwrap_or_else(|_| "2".into());
+    let hot_opt = env::var("CU_HOT_OPT").unwrap_or_else(|_| if wasm { "s" } else { "2" }.into());
     let files = |names: &[&str], dir: &Path| -> Vec<PathBuf> {
         names.iter().map(|n| dir.join(format!("{n}.c"))).collect()
     };
@@ -53,9 +55,13 @@ fn main() {
     }
 
     compile("cu_lua", &main_files, None, wasm, &lua, &csrc, true);
-    let mut hot_files = files(LUA_HOT, &lua);
-    hot_files.push(csrc.join("cu_vm.c"));
-    compile("cu_lua_hot", &hot_files, Some(&hot_opt), wasm, &lua, &csrc, true);
+    compile("cu_lua_hot", &files(LUA_HOT, &lua), Some(&hot_opt), wasm, &lua, &csrc, true);
+    // csrc/cu_vm.c (the interpreter loop with ldebug.c): -Oz on wasm. With its switch
+    // dispatch, V8 ran it as fast at -Oz as at -O2 (fib, method calls: within the noise of
+    // node bench/run.mjs, and faster than the old computed-goto -O2 build) for 5 KB (1.8 KB
+    // gzip) less. The host keeps -O2.
+    let vm_opt = env::var("CU_VM_OPT").unwrap_or_else(|_| if wasm { "z" } else { "2" }.into());
+    compile("cu_lua_vm", &[csrc.join("cu_vm.c")], Some(&vm_opt), wasm, &lua, &csrc, true);
     if wasm {
         // The setjmp runtime throws the C longjmp tag itself: plain exception handling,
         // not the sjlj lowering.

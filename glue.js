@@ -332,10 +332,10 @@ export class CuWASM {
     await this.#enqueue(8, named(codecFlags(options), table, named(0, name, encoder.encode(code)).subarray(1)), '=' + table + '.' + name);
   }
 
-  // → { heapUsed, heapSize, heapPeak, lastInstructions }
+  // → { heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed }
   async stats() {
-    const [heapUsed, heapSize, heapPeak, lastInstructions] = (await this.#enqueue(3)).map(Number);
-    return { heapUsed, heapSize, heapPeak, lastInstructions };
+    const [heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed] = (await this.#enqueue(3)).map(Number);
+    return { heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed };
   }
 
   async gc() {

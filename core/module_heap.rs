@@ -11,6 +11,14 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{addr_of_mut, null_mut};
 
 static mut HEAP: dlmalloc::Dlmalloc<Region> = dlmalloc::Dlmalloc::new_with_allocator(Region::growing());
+/// Bytes in blocks handed out (the STATS op reports it: external tables live here).
+static mut IN_USE: usize = 0;
+
+/// Bytes of the module's heap in use (the Lua arena counts as one block).
+pub fn in_use() -> usize {
+    // SAFETY: single-threaded; a plain read.
+    unsafe { IN_USE }
+}
 
 pub struct ModuleHeap;
 
@@ -22,17 +30,26 @@ unsafe impl GlobalAlloc for ModuleHeap {
         if layout.align() > ALIGN {
             return null_mut();
         }
-        (*addr_of_mut!(HEAP)).malloc(layout.size(), ALIGN)
+        let p = (*addr_of_mut!(HEAP)).malloc(layout.size(), ALIGN);
+        if !p.is_null() {
+            IN_USE += layout.size();
+        }
+        p
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if layout.align() > ALIGN {
             return null_mut();
         }
-        (*addr_of_mut!(HEAP)).calloc(layout.size(), ALIGN)
+        let p = (*addr_of_mut!(HEAP)).calloc(layout.size(), ALIGN);
+        if !p.is_null() {
+            IN_USE += layout.size();
+        }
+        p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        IN_USE -= layout.size();
         (*addr_of_mut!(HEAP)).free(ptr, layout.size(), ALIGN)
     }
 
@@ -40,6 +57,10 @@ unsafe impl GlobalAlloc for ModuleHeap {
         if layout.align() > ALIGN {
             return null_mut();
         }
-        (*addr_of_mut!(HEAP)).realloc(ptr, layout.size(), ALIGN, new_size)
+        let p = (*addr_of_mut!(HEAP)).realloc(ptr, layout.size(), ALIGN, new_size);
+        if !p.is_null() {
+            IN_USE = IN_USE - layout.size() + new_size;
+        }
+        p
     }
 }

@@ -17,6 +17,14 @@ pub const OP_DESERIALIZE: u32 = 6;
 pub const OP_LOAD_BYTECODE: u32 = 7;
 pub const OP_PERSIST_FUNCTION: u32 = 8;
 
+/// Bytes the module's own heap has handed out (0 on the host, where the system allocates).
+fn module_heap_used() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return crate::module_heap::in_use();
+    #[cfg(not(target_arch = "wasm32"))]
+    0
+}
+
 /// COMPUTE request flag: return every value instead of the first.
 pub const COMPUTE_ALL: u8 = 1;
 
@@ -38,11 +46,12 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
         }
         OP_STATS => {
             let mut enc = Encoder::new(reply);
-            enc.put_u32(4);
+            enc.put_u32(5);
             enc.put_int(inst.heap_used() as i64);
             enc.put_int(inst.heap_size() as i64);
             enc.put_int(inst.heap_peak() as i64);
             enc.put_int(inst.used as i64);
+            enc.put_int(module_heap_used() as i64);
             Status::Ok
         }
         #[cfg(feature = "persistence")]
@@ -109,7 +118,7 @@ mod tests {
         assert_eq!(dispatch(&mut inst, OP_OUTPUT, &[], &mut reply), Status::Ok);
         assert_eq!(reply, [&[1, 4, 0, 0, 0][..], b"hi\nx"].concat());
         assert_eq!(dispatch(&mut inst, OP_STATS, &[], &mut reply), Status::Ok);
-        assert_eq!(&reply[..5], &[4, 0, 0, 0, 3]);
+        assert_eq!(&reply[..5], &[5, 0, 0, 0, 3]);
     }
 
     #[test]

@@ -180,7 +180,7 @@ impl Instance {
     /// Test hook: the external tables' invariants (`Store::check`).
     #[doc(hidden)]
     pub fn check_store(&self) -> Result<(), &'static str> {
-        self.store.check()
+        self.store.check_invariants()
     }
 
     /// Test hook: the `n`th Lua allocation from now, and every one after it, fails (0: off).

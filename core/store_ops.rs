@@ -111,23 +111,14 @@ fn write_op(store: &mut Store, op: u32, request: &[u8], reply: &mut Vec<u8>) -> 
             put_u32(reply, if op == OP_INDEXES { 3 * node.and_then(|n| store.node(n)).map_or(0, |n| n.indices.len()) as u32 } else { 1 });
             let Some(n) = node else {
                 match op {
-                    OP_STORE_KEYS => reply.extend_from_slice(&[TAG_MAP, 0, 0, 0, 0]),
+                    OP_STORE_KEYS => put_keys(reply, &[]),
                     OP_STORE_COUNT => put_int(reply, 0),
                     _ => {}
                 }
                 return Ok(());
             };
             match op {
-                OP_STORE_KEYS => {
-                    let keys = store.sorted_keys(n);
-                    if keys.is_empty() {
-                        reply.extend_from_slice(&[TAG_MAP, 0, 0, 0, 0]);
-                    } else {
-                        reply.push(TAG_ARRAY);
-                        put_u32(reply, keys.len() as u32);
-                        keys.iter().for_each(|k| put_key(reply, k));
-                    }
-                }
+                OP_STORE_KEYS => put_keys(reply, &store.sorted_keys(n)),
                 OP_STORE_COUNT => put_int(reply, store.node(n).map_or(0, |n| n.map.len()) as i64),
                 _ => {
                     for ix in store.node(n).map(|n| &n.indices[..]).unwrap_or(&[]) {
@@ -195,6 +186,18 @@ const TRAILING: StoreError = StoreError::Bad("request has trailing bytes");
 
 fn end(r: &Reader) -> Result<(), StoreError> {
     if r.done() { Ok(()) } else { Err(TRAILING) }
+}
+
+/// Keys as an array (a map `{}` when there are none: an empty array does not exist in the
+/// wire format).
+fn put_keys(out: &mut Vec<u8>, keys: &[Key]) {
+    if keys.is_empty() {
+        out.extend_from_slice(&[TAG_MAP, 0, 0, 0, 0]);
+    } else {
+        out.push(TAG_ARRAY);
+        put_u32(out, keys.len() as u32);
+        keys.iter().for_each(|k| put_key(out, k));
+    }
 }
 
 fn put_int(out: &mut Vec<u8>, n: i64) {
@@ -329,13 +332,7 @@ fn take_changes(store: &mut Store, reply: &mut Vec<u8>) {
     put_u32(reply, 4 * changes.len() as u32);
     for (path, key, kind) in changes {
         put_int(reply, kind as i64);
-        if path.is_empty() {
-            reply.extend_from_slice(&[TAG_MAP, 0, 0, 0, 0]);
-        } else {
-            reply.push(TAG_ARRAY);
-            put_u32(reply, path.len() as u32);
-            path.iter().for_each(|k| put_key(reply, k));
-        }
+        put_keys(reply, &path);
         put_key(reply, &key);
         let node = store.find(&path).ok().flatten();
         match kind {

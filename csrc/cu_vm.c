@@ -14,4 +14,11 @@ static inline int cu_count_step(lua_State *L, const Instruction *pc) {
 }
 
 #define luaG_traceexec cu_count_step
+/* Dispatch by `switch`, not clang's computed goto (lvm.c picks ljumptab.h under __GNUC__):
+   WebAssembly has no indirect jump, so the computed gotos become one br_table anyway, while
+   the fetch code (with cu_count_step inlined) was copied to the end of every opcode.
+   Measured: luaV_execute 22.2 -> 16.8 KB, and fib / method calls ~8% faster. */
+#if defined(__wasm__)
+#define LUA_USE_JUMPTABLE 0
+#endif
 #include "lvm.c"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build.sh: the release build. Compiles the crate for wasm32-unknown-unknown, then runs
-# wasm-opt -Oz (features named explicitly: `strip` removes the target_features section)
+# wasm-opt -Oz --converge (features named explicitly: `strip` removes the target_features section)
 # and writes dist/cu.wasm, plus target/cu.names.wasm (same source, function names kept) for
 # the size report. CU_FEATURES=... adds cargo features (for experiments).
 set -euo pipefail
@@ -26,14 +26,19 @@ graph=target/cu.exports.json
   printf ']'
 } > "$graph"
 mkdir -p dist
-wasm-metadce "${features[@]}" --debuginfo --graph-file "$graph" "$raw" -o target/cu.dce.wasm > /dev/null
+wasm-metadce "${features[@]}" --debuginfo --graph-file "$graph" "$raw" -o target/cu.meta.wasm > /dev/null
+# Rust's panic-message builders trap at once instead of filling a message nobody formats
+# (scripts/stub-panics.mjs says why that changes nothing observable): -860 B gzip.
+node scripts/stub-panics.mjs target/cu.meta.wasm target/cu.dce.wasm
 # dist/cu.wasm: every name and DWARF section stripped BEFORE -Oz (measured: optimizing with
 # names kept and stripping afterwards leaves ~11 KB more code, 2.5 KB gzip, because names
 # keep binaryen from merging identical functions).
 wasm-opt "${features[@]}" --strip-debug --strip-producers --strip-target-features target/cu.dce.wasm -o target/cu.stripped.wasm
-wasm-opt -Oz "${features[@]}" target/cu.stripped.wasm -o dist/cu.wasm
+# --converge repeats -Oz until the module stops shrinking (measured: 263 bytes, 167 gzip, for
+# ~3 s more build time).
+wasm-opt -Oz --converge "${features[@]}" target/cu.stripped.wasm -o dist/cu.wasm
 # target/cu.names.wasm: the same source optimized with function names kept, for the size
 # report's list of the largest functions.
 wasm-opt "${features[@]}" --debuginfo --strip-dwarf target/cu.dce.wasm -o target/cu.named.wasm
-wasm-opt -Oz "${features[@]}" --debuginfo target/cu.named.wasm -o target/cu.names.wasm
+wasm-opt -Oz --converge "${features[@]}" --debuginfo target/cu.named.wasm -o target/cu.names.wasm
 printf 'dist/cu.wasm: %s bytes, %s gzip\n' "$(stat -c %s dist/cu.wasm)" "$(gzip -9c dist/cu.wasm | wc -c)"

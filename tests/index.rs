@@ -411,7 +411,7 @@ fn run_model(seed: u64, ops: usize, max_len: u64) {
             ranged += check_range(&t, &m, &mut r);
         }
         if op % 2003 == 0 {
-            assert!(t.check(), "invariants at op {op}");
+            assert!(t.check_invariants(), "invariants at op {op}");
             assert!(t.iter().eq(m.iter().map(|k| k.as_slice())));
         }
         if op % 50_000 == 47_499 {
@@ -423,14 +423,14 @@ fn run_model(seed: u64, ops: usize, max_len: u64) {
             for (n, k) in keys.iter().enumerate() {
                 assert!(t.remove(k) && m.remove(k));
                 if n % 501 == 0 {
-                    assert!(t.check());
+                    assert!(t.check_invariants());
                 }
             }
-            assert!(t.is_empty() && t.check());
+            assert!(t.is_empty() && t.check_invariants());
             emptied += 1;
         }
     }
-    assert!(t.check());
+    assert!(t.check_invariants());
     assert!(t.iter().eq(m.iter().map(|k| k.as_slice())));
     eprintln!("seed {seed}: {ops} ops, emptied {emptied}x, max len {max_seen}, {ranged} keys ranged");
     assert!(emptied > 0 && max_seen > 1000);
@@ -455,7 +455,7 @@ fn btree_sequential_and_clear() {
         assert!(t.insert(&i.to_be_bytes()));
     }
     assert!(!t.insert(&5u32.to_be_bytes()));
-    assert!(t.check() && t.len() == 100_000);
+    assert!(t.check_invariants() && t.len() == 100_000);
     let lo = 1000u32.to_be_bytes();
     let hi = 2000u32.to_be_bytes();
     assert_eq!(t.count_range(Bound::Included(&lo), Bound::Excluded(&hi)), 1000);
@@ -466,16 +466,16 @@ fn btree_sequential_and_clear() {
     for i in (0u32..100_000).rev().step_by(2) {
         assert!(t.remove(&i.to_be_bytes()));
     }
-    assert!(t.check() && t.len() == 50_000);
+    assert!(t.check_invariants() && t.len() == 50_000);
     assert!(t
         .iter()
         .map(|k| u32::from_be_bytes(k.try_into().unwrap()))
         .eq((0..100_000).step_by(2)));
     t.clear();
-    assert!(t.is_empty() && t.check() && t.iter().next().is_none());
+    assert!(t.is_empty() && t.check_invariants() && t.iter().next().is_none());
     assert!(t.insert(b"") && t.contains(b"") && !t.contains(b"\0"));
     assert!(t.remove(b"") && !t.remove(b""));
-    assert!(t.check());
+    assert!(t.check_invariants());
 }
 
 /// The encoding order of numbers and of strings agrees with what Lua 5.4 itself answers

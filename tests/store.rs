@@ -333,7 +333,7 @@ fn store_matches_the_model() {
                     }
                 }
             }
-            store.check().unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
+            store.check_invariants().unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
             assert_eq!(store.node(users(&store).unwrap()).unwrap().map.len(), model.recs.len(), "seed {seed} step {step}: record count");
             if step % 5 == 0 {
                 check_queries(&store, &model, &mut rng, step);
@@ -386,5 +386,5 @@ fn depth_and_borders() {
     s.rollback();
     assert_eq!(s.border(ROOT), 0);
     assert!(s.find(&[Key::str(b"list")]).unwrap().is_none());
-    s.check().unwrap();
+    s.check_invariants().unwrap();
 }

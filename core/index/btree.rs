@@ -436,7 +436,7 @@ impl BTree {
 
     /// Checks the structural invariants (for tests).
     #[doc(hidden)]
-    pub fn check(&self) -> bool {
+    pub fn check_invariants(&self) -> bool {
         let mut leaves = Vec::new();
         let mut stack = alloc::vec![(self.root, 0usize, None::<&[u8]>, None::<&[u8]>)];
         let mut depth = None;
@@ -542,7 +542,7 @@ mod tests {
             // 7919 is prime to 5000: a permutation, inserted twice.
             assert_eq!(t.insert(&(i * 7919 % 5000).to_be_bytes()), i < 5000);
         }
-        assert!(t.check() && t.len() == 5000 && !t.node(t.root).is_leaf());
+        assert!(t.check_invariants() && t.len() == 5000 && !t.node(t.root).is_leaf());
         let k = |i: u32| i.to_be_bytes();
         let (lo, hi) = (k(10), k(20));
         let v: Vec<&[u8]> = t.range(Bound::Excluded(&lo), Bound::Included(&hi)).rev().collect();
@@ -552,7 +552,7 @@ mod tests {
             assert!(t.remove(&k(i)));
             assert!(!t.contains(&k(i)));
         }
-        assert!(t.check() && t.is_empty() && t.node(t.root).is_leaf());
+        assert!(t.check_invariants() && t.is_empty() && t.node(t.root).is_leaf());
         assert_eq!(t.free.len() + 1, t.nodes.len());
     }
 
@@ -561,14 +561,14 @@ mod tests {
         for n in [0u32, 1, 31, 32, 33, 100, 1000, 24 * 32 + 1, 40_000] {
             let keys: Vec<Vec<u8>> = (0..n).map(|i| (i * 2).to_be_bytes().to_vec()).collect();
             let mut t = BTree::from_sorted(keys.clone());
-            assert!(t.check(), "n = {n}");
+            assert!(t.check_invariants(), "n = {n}");
             assert!(t.iter().eq(keys.iter().map(|k| k.as_slice())));
             // Still a working tree: odd keys in, even keys out.
             for i in 0..n.min(3000) {
                 assert!(t.insert(&(i * 2 + 1).to_be_bytes()));
                 assert!(t.remove(&(i * 2).to_be_bytes()));
             }
-            assert!(t.check(), "n = {n} after updates");
+            assert!(t.check_invariants(), "n = {n} after updates");
         }
     }
 }

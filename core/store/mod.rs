@@ -572,7 +572,7 @@ impl Store {
     /// Every invariant, for tests: parent links, borders, and each index holding exactly
     /// the field values of its records.
     #[doc(hidden)]
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
         for (id, slot) in self.slots.iter().enumerate() {
             let Some(n) = slot.node.as_ref() else { continue };
             let id = id as NodeId;
@@ -602,7 +602,7 @@ impl Store {
                 }
                 match &ix.kind {
                     index::IndexKind::BTree(t) => {
-                        if !t.check() {
+                        if !t.check_invariants() {
                             return Err("B-tree invariants broken");
                         }
                         let mut entries: Vec<Vec<u8>> = want.iter().map(|(v, k)| index::entry(v, k)).collect();

@@ -329,7 +329,9 @@ pub fn run<'a>(store: &'a Store, node: Option<NodeId>, q: &Query) -> Result<Outc
             }
             if q.count && cur.is_some() {
                 // The count ignores the cursor: count the rows before it too.
-                out.count = count_all(store, node.unwrap_or(0), n, q, Some((ci, ix)), &check, &mut out.plan);
+                let mut count = 0;
+                collect(store, node.unwrap_or(0), n, q, Some((ci, ix)), &check, &mut out.plan, &mut |_, _| count += 1);
+                out.count = count;
             }
             return Ok(out);
         }
@@ -424,18 +426,4 @@ fn collect<'a>(
             }
         }
     }
-}
-
-fn count_all<'a>(
-    store: &'a Store,
-    id: NodeId,
-    n: &'a super::Node,
-    q: &Query,
-    plan: Option<(usize, &'a super::index::Index)>,
-    check: &dyn Fn(&Value, Option<usize>) -> bool,
-    stats: &mut Plan<'a>,
-) -> usize {
-    let mut count = 0;
-    collect(store, id, n, q, plan, check, stats, &mut |_, _| count += 1);
-    count
 }

@@ -18,4 +18,9 @@ char *strstr(const char *h, const char *n);
 char *strpbrk(const char *s, const char *accept);
 size_t strspn(const char *s, const char *accept);
 char *strerror(int errnum);
+/* -ffreestanding makes these plain calls (to compiler_builtins' word loops, ~1 KB); as
+   builtins, clang emits the bulk-memory instructions memory.copy / memory.fill instead. */
+#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define memmove(d, s, n) __builtin_memmove((d), (s), (n))
+#define memset(d, c, n) __builtin_memset((d), (c), (n))
 #endif

@@ -179,8 +179,13 @@ test('stats and gc', async () => {
   const lua = await newLua({ heapSize: 1 << 20 });
   await lua.compute('junk = {} for i = 1, 2000 do junk[i] = {i} end');
   const s1 = await lua.stats();
-  for (const k of ['heapUsed', 'heapSize', 'heapPeak', 'lastInstructions']) assert.equal(typeof s1[k], 'number', k);
-  assert.deepEqual(Object.keys(s1).sort(), ['heapPeak', 'heapSize', 'heapUsed', 'lastInstructions']);
+  for (const k of ['heapUsed', 'heapSize', 'heapPeak', 'lastInstructions', 'moduleHeapUsed']) assert.equal(typeof s1[k], 'number', k);
+  assert.deepEqual(Object.keys(s1).sort(), ['heapPeak', 'heapSize', 'heapUsed', 'lastInstructions', 'moduleHeapUsed']);
+  // The module's heap holds the Lua arena, and external tables grow it.
+  assert.ok(s1.moduleHeapUsed > s1.heapSize, `${s1.moduleHeapUsed}`);
+  await lua.compute("local u = ext.table('u') for i = 1, 1000 do u[i] = { n = i } end");
+  assert.ok((await lua.stats()).moduleHeapUsed > s1.moduleHeapUsed + 100 * 1000);
+  await lua.compute("Memory.u = nil");
   assert.equal(s1.heapSize, 1 << 20);
   assert.ok(s1.heapUsed > 0 && s1.heapUsed <= s1.heapPeak && s1.heapPeak <= s1.heapSize);
   assert.ok(s1.lastInstructions > 2000, `lastInstructions ${s1.lastInstructions}`);

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// scripts/stub-panics.mjs IN OUT: replaces the bodies of Rust's panic-message builders with a
+// bare `unreachable`, for scripts/build.sh (between wasm-metadce and wasm-opt).
+//
+// Why this changes nothing observable: Cu's #[panic_handler] (core/lib.rs) traps at once and
+// never formats the message, so every path into core::panicking ends in that trap; the
+// builders only fill a fmt::Arguments on the shadow stack first. Stubbed, they trap at once
+// (before touching the stack), wasm-opt then drops their now unused arguments at every call
+// site, and the integer Display impl those messages referenced (only reachable through
+// core::fmt::write, which is not in the module: checked below) is stubbed too.
+// The functions are found by their (mangled) names in the module's name section, so IN
+// must keep names (wasm-metadce --debuginfo does).
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const [input, output] = process.argv.slice(2);
+if (!input || !output) {
+  console.error('usage: node scripts/stub-panics.mjs IN.wasm OUT.wasm');
+  process.exit(2);
+}
+const buf = readFileSync(input);
+
+/** Which functions to stub: all of them only ever end in the panic handler's trap. */
+const H = '(17h[0-9a-f]{16}E)?$'; // the hash suffix of a legacy-mangled name (v0 has none)
+const STUB = [
+  '4core9panicking9panic_fmt',            // core::panicking::panic_fmt
+  '4core9panicking18panic_bounds_check',  // core::panicking::panic_bounds_check
+  '4core9panicking5panic',                // core::panicking::panic
+  '4core5slice5index16slice_index_fail',  // core::slice::index::slice_index_fail
+  '5alloc5alloc18handle_alloc_error',     // alloc::alloc::handle_alloc_error (panics: no
+                                          // #[alloc_error_handler] exists on stable)
+  '4core3fmt3num3imp.*7Display3fmt',      // <u32 as core::fmt::Display>::fmt
+].map((s) => new RegExp(s + H));
+/** If any of these exists, formatting can really happen: stub nothing of core::fmt. */
+const FMT_WRITERS = [/core3fmt5write/, /Formatter[0-9]+(pad|write_str|write_fmt)(?![_a-z])/];
+
+let pos = 0;
+const u32 = () => {
+  let r = 0, shift = 0, b;
+  do {
+    b = buf[pos++];
+    r |= (b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80);
+  return r >>> 0;
+};
+const leb = (n) => {
+  const out = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+const name = () => {
+  const n = u32();
+  const s = buf.toString('utf8', pos, pos + n);
+  pos += n;
+  return s;
+};
+
+// Pass 1: sections, the imported-function count and the function names.
+pos = 8;
+const sections = [];
+let imported = 0;
+const names = new Map();
+while (pos < buf.length) {
+  const id = buf[pos++];
+  const size = u32();
+  const start = pos;
+  sections.push({ id, start, end: start + size });
+  if (id === 2) {
+    for (let n = u32(), i = 0; i < n; i++) {
+      name();
+      name();
+      const kind = buf[pos++];
+      if (kind === 0) {
+        imported++;
+        u32();
+      } else if (kind === 1) {
+        pos++;
+        if (buf[pos++] & 1) u32();
+        u32();
+      } else if (kind === 2) {
+        if (buf[pos++] & 1) u32();
+        u32();
+      } else if (kind === 3) {
+        pos += 2;
+      } else if (kind === 4) {
+        pos++;
+        u32();
+      } else throw new Error(`unknown import kind ${kind}`);
+    }
+  } else if (id === 0 && name() === 'name') {
+    while (pos < start + size) {
+      const sub = buf[pos++];
+      const len = u32();
+      const end = pos + len;
+      if (sub === 1) for (let n = u32(), i = 0; i < n; i++) names.set(u32(), name());
+      pos = end;
+    }
+  }
+  pos = start + size;
+}
+if (names.size === 0) throw new Error(`${input} has no function names`);
+
+const all = [...names.values()];
+const fmtLive = all.some((n) => FMT_WRITERS.some((re) => re.test(n)));
+const stub = new Set();
+for (const [idx, n] of names) {
+  if (STUB.some((re) => re.test(n)) && !(fmtLive && /4core3fmt/.test(n))) stub.add(idx);
+}
+
+// Pass 2: rewrite the code section with those bodies replaced by `unreachable`.
+const code = sections.find((s) => s.id === 10);
+pos = code.start;
+const count = u32();
+const bodies = [];
+let stubbed = [];
+for (let i = 0; i < count; i++) {
+  const len = u32();
+  const idx = imported + i;
+  if (stub.has(idx)) {
+    bodies.push(Buffer.from([0x03, 0x00, 0x00, 0x0b])); // size 3: no locals, unreachable, end
+    stubbed.push(names.get(idx));
+  } else {
+    bodies.push(buf.subarray(pos - leb(len).length, pos + len));
+  }
+  pos += len;
+}
+const content = Buffer.concat([Buffer.from(leb(count)), ...bodies]);
+const out = Buffer.concat([
+  buf.subarray(0, code.start - 1 - leb(code.end - code.start).length),
+  Buffer.from([10, ...leb(content.length)]),
+  content,
+  buf.subarray(code.end),
+]);
+writeFileSync(output, out);
+console.log(`stub-panics: ${stubbed.length} bodies replaced${fmtLive ? ' (core::fmt is live: its functions kept)' : ''}`);
