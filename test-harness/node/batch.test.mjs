@@ -209,3 +209,21 @@ test('the instance keeps working after every kind of batch error, and calls inte
   assert.equal(await l.compute('return Memory.x.k'), 2);
   l.close();
 });
+
+test('per-op NOT_A_TABLE and BAD_ARGUMENT from the module; NaN keys refused in glue.js', async () => {
+  const l = await newLua();
+  await l.setValue('t', 's', 'str');
+  await l.setValue('t', 'r', { a: 1 });
+  const r = await l.batchTableOperations([
+    { type: 'update', table: 't', key: 's', value: { a: 1 } }, // the record is not a table
+    { type: 'update', table: 't', key: 'r', value: 5 },        // update takes an object
+    { type: 'get', table: 't.s', key: 'x' },                   // a path through a string
+    { type: 'set', table: 't', key: NaN, value: 1 },
+    { type: 'set', table: 't', key: 'ok', value: 1 },
+  ], { atomic: false });
+  assert.deepEqual(r.map((x) => x.ok || x.error.code), ['NOT_A_TABLE', 'BAD_ARGUMENT', 'NOT_A_TABLE', 'BAD_ARGUMENT', true]);
+  assert.equal(r[0].error.details.status, -13);
+  assert.deepEqual(await l.getValue('t', 'r'), { a: 1 });
+  assert.equal(await l.getValue('t', 'ok'), 1);
+  l.close();
+});
