@@ -2,7 +2,6 @@
 // buffer, decodes replies (docs/ARCHITECTURE.md). const lua = await CuWASM.init()
 
 const BUF = 65536; // the module's I/O buffer size
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const OPAQUE = { 2: 'lightuserdata', 6: 'function', 7: 'userdata', 8: 'thread' };
 const OPAQUE_PROTO = { toString() { return this.repr; } };
 const AGAIN = 'Create a new instance with CuWASM.init.';
@@ -24,6 +23,7 @@ const SUGGESTIONS = {
   UNIQUE_VIOLATION: 'Another record has this value in a unique index.',
   NOT_FOUND: 'Set the record before updating it.',
   INSTANCE_DEAD: AGAIN,
+  BATCH_FAILED: 'See failures.',
 };
 const CODES = Object.keys(SUGGESTIONS);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -43,6 +43,115 @@ export class CuError extends Error {
 }
 
 const bad = (message) => new CuError('BAD_ARGUMENT', message);
+const text = (v) => (v instanceof Uint8Array ? lossy.decode(v) : v == null ? null : String(v));
+
+function failure(status, message, traceback, chunkName = null) {
+  message = text(message) || '';
+  const code = CODES[~status] || 'LUA_RUNTIME';
+  const line = /:(\d+):/.exec(message);
+  return new CuError(code, message || code, { status, luaMessage: message, traceback: text(traceback), chunkName, line: line && +line[1] });
+}
+
+// A rolled-back atomic batch: failures [{ index, error }], results.
+export class BatchError extends CuError {
+  constructor(failures, results) {
+    super('BATCH_FAILED', failures.length + ' ops failed, first: ' + failures[0].error.message);
+    Object.assign(this, { name: 'BatchError', failures, results });
+  }
+}
+
+const no = (message) => { throw bad(message); };
+const ok = (c, what) => c || no('bad ' + what);
+
+// Request writer (ARCHITECTURE.md, "External-table requests")
+let wb = new Uint8Array(0), wv, wp = 0, stack; // stack: the tables being written
+const need = (n, b = wb) => {
+  if (wp + n > b.length) (wb = new Uint8Array(2 * wp + n + 4096)).set(b), (wv = new DataView(wb.buffer));
+};
+const w8 = (b) => (need(1), (wb[wp++] = b));
+const w32 = (n) => (need(4), wv.setUint32(wp, n, true), (wp += 4));
+
+function put(v) {
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isSafeInteger(v) || Object.is(v, -0)) return w8(4), need(8), wv.setFloat64(wp, v, true), (wp += 8);
+      return w8(3), w32(v >>> 0), w32(Math.floor(v / 2 ** 32));
+    case 'bigint':
+      if (BigInt.asIntN(64, v) != v) break;
+      return w8(3), need(8), wv.setBigInt64(wp, v, true), (wp += 8);
+    case 'string': {
+      const n = v.length;
+      let p = wp + 5, i = 0, c;
+      need(5 + 3 * n);
+      if (n < 99) while (i < n && (c = v.charCodeAt(i)) < 128) wb[p++] = c, i++;
+      if (i < n) p += encoder.encodeInto(i ? v.slice(i) : v, wb.subarray(p)).written;
+      return w8(5), w32(p - wp - 4), (wp = p);
+    }
+    case 'boolean': return w8(v ? 2 : 1);
+    case 'undefined': return w8(0);
+    case 'object': return v ? table(v) : w8(0);
+  }
+  no('cannot store this ' + typeof v);
+}
+
+function table(v) {
+  if (v instanceof Uint8Array || v instanceof ArrayBuffer) return (v = bytesOf(v)), w8(5), w32(v.length), need(v.length), wb.set(v, wp), (wp += v.length);
+  ok(!stack.includes(v) && stack.push(v) <= 200, 'value: a cycle or over 200 tables deep');
+  const proto = Object.getPrototypeOf(v), map = v instanceof Map, array = Array.isArray(v);
+  let n = array ? v.length : 0, at;
+  if (!(array || map || proto == Object.prototype || !proto)) no('cannot store a ' + proto.constructor?.name);
+  w8(n ? 6 : 7);
+  at = wp;
+  w32(n);
+  if (n) for (const x of v) put(x);
+  else if (map) for (const [k, x] of v) x === undefined || (key(k), put(x), n++);
+  else for (const k in v) v[k] === undefined || (put(k), put(v[k]), n++);
+  wv.setUint32(at, n, true);
+  stack.pop();
+}
+
+const key = (k) => put(k == null || k !== k || (isObject(k) && !(k instanceof Uint8Array)) ? no('bad key') : k);
+
+// 'users', 'Memory.users.u1' (a leading Memory/_home dropped), or an array of keys as is.
+function path(p, field) {
+  if (typeof p == 'string') (p = p.split('.')), field || (p[0] != 'Memory' && p[0] != '_home') || p.shift();
+  return ok(Array.isArray(p) && p.length < 256 && (!field || p.length), field || 'path') && p;
+}
+const wpath = (p, field) => (w8((p = path(p, field)).length), p.forEach(key));
+const wt = (t, ...k) => (wpath(t), k.forEach(key));
+const wfield = (t, f) => {
+  const p = [...path(t), ...path(f, 'field')], k = p.pop();
+  wpath(p), wpath([k]);
+};
+
+const OPS = [, '=', '!=', '<', '<=', '>', '>=', 'between', 'in', 'contains', 'startsWith'];
+function wquery(q) {
+  const { limit, offset = 0, orderBy, order, cursor, where = [] } = ok(isObject(q), 'query') && q;
+  ok(Array.isArray(where), 'where');
+  ok(limit == null || (limit >>> 0 === limit && limit < -1 >>> 0), 'limit');
+  ok(offset >>> 0 === offset, 'offset');
+  ok(!order || order == 'asc' || order == 'desc', 'order');
+  const conds = (q.field ?? q.operator ?? q.op) != null ? [q, ...where] : where;
+  w8(!!q.count | (!!q.explain << 1) | ((order == 'desc') << 2) | ((orderBy != null) << 3) | ((cursor != null) << 4));
+  w32(limit ?? -1);
+  w32(offset);
+  if (orderBy != null) wpath(orderBy, 'orderBy');
+  if (cursor != null) put(cursor);
+  w8(ok(conds.length < 256, 'where') && conds.length);
+  for (const c of conds) {
+    const o = ok(isObject(c), 'condition') && (c.operator ?? c.op), i = OPS.indexOf(o == '==' ? '=' : o), v = c.value;
+    ok(i > 0, 'operator: ' + String(o));
+    ok(i < 7 || i > 8 || (Array.isArray(v) && (i > 7 || v.length == 2)), 'value for ' + o);
+    wpath(c.field, 'field'), w8(i), put(v);
+  }
+}
+// Groups of n reply values (from index i) through f.
+const rows = (v, n, f, i = 0, r = []) => {
+  for (; i < v.length; i += n) r.push(f(v[i], v[i + 1], v[i + 2], v[i + 3]));
+  return r;
+};
+const first = (v) => v[0] ?? undefined;
+const tick = () => new Promise((r) => setTimeout(r));
 
 // Request `u8 flags, u16 name_len, name, prefix, body`.
 function named(flags, name, body, prefix = []) {
@@ -103,17 +212,23 @@ function decode(bytes) {
     switch (tag) {
       case 0: return null;
       case 1: case 2: return tag == 2;
-      case 3: v = view.getBigInt64((p += 8) - 8, true); return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
+      case 3: v = view.getInt32(p + 4, true) * 2 ** 32 + u32(); return Number.isSafeInteger(v) ? (p += 4, v) : view.getBigInt64((p += 4) - 8, true);
       case 4: return view.getFloat64((p += 8) - 8, true);
-      case 5: v = take(u32()); try { return utf8.decode(v); } catch { return v.slice(); }
+      case 5:
+        for (n = u32(), v = p; n < 99 && v < p + n && bytes[v] < 128; v++);
+        if (v == p + n && n < 99) {
+          for (n = ''; p < v; ) n += String.fromCharCode(bytes[p++]);
+          return n;
+        }
+        v = take(n); try { return utf8.decode(v); } catch { return v.slice(); }
       case 6: n = u32(); tables.push((v = [])); list(n, () => v.push(value())); return v;
       case 7:
         n = u32(); tables.push((v = {}));
         list(n, () => {
           let k = value();
           k = k instanceof Uint8Array ? lossy.decode(k) : String(k);
-          // "__proto__" stays an own property.
-          Object.defineProperty(v, k, { value: value(), writable: true, enumerable: true, configurable: true });
+          if (k != '__proto__') v[k] = value();
+          else Object.defineProperty(v, k, { value: value(), writable: true, enumerable: true, configurable: true }); // an own property
         });
         return v;
       case 8: if ((v = tables[u32()])) return v; break;
@@ -227,6 +342,98 @@ export class CuWASM {
     await this.#enqueue(4);
   }
 
+  // External tables, batches, indices, queries (README).
+  async getValue(table, key) {
+    return first(await this.#ask(9, () => wt(table, key)));
+  }
+
+  async setValue(table, key, value) {
+    await this.#ask(10, () => (wt(table, key), put(value)));
+  }
+
+  async deleteValue(table, key) {
+    return first(await this.#ask(11, () => wt(table, key)));
+  }
+
+  async keys(table) {
+    const [v] = await this.#ask(12, () => wt(table));
+    return Array.isArray(v) ? v : [];
+  }
+
+  async count(table) {
+    return first(await this.#ask(13, () => wt(table)));
+  }
+
+  async takeChanges() {
+    return rows(await this.#enqueue(14), 4, (kind, path, key, value) => (
+      (path = Array.isArray(path) ? path : []),
+      { table: ['Memory', ...path].join('.'), path, ...(kind ? { index: key, ...(kind < 2 ? value : { dropped: true }) } : { key, value: value ?? undefined }) }));
+  }
+
+  async batchTableOperations(ops, { atomic = true, onProgress, signal, chunkSize = 2000 } = {}) {
+    ok(Array.isArray(ops), 'ops');
+    const total = ops.length, results = [], chunks = [];
+    let idx = [], packFailed;
+    const cut = () => {
+      if (idx[0] != null) wv.setUint32(1, idx.length, true), chunks.push([wb.slice(0, wp), idx]);
+      idx = [];
+      wp = 5; // u8 flags, u32 n
+    };
+    cut();
+    ops.forEach((op, i) => {
+      const mark = wp, t = [, 'set', 'get', 'update', 'delete'].indexOf(op?.type);
+      try {
+        stack = [];
+        ok(t > 0, 'op type: ' + String(op?.type));
+        w8(t), wt(op.table, op.key), t & 1 && put(op.value), idx.push(i);
+      } catch (e) {
+        wp = mark;
+        packFailed = results[i] = { ok: false, error: e instanceof CuError ? e : bad(String(e)) };
+      }
+      if (idx.length >= chunkSize || wp > 4e6) cut();
+    });
+    cut();
+    return this.#run(async () => {
+      try {
+        for (let k = 0; k < chunks.length; k++) {
+          if (signal?.aborted) throw new CuError('ABORTED', 'batch aborted');
+          const [b, idx] = chunks[k], last = k == chunks.length - 1;
+          b[0] = !!atomic | (k ? 0 : 2) | (last && !(atomic && packFailed) ? 4 : 0);
+          const v = this.#call(15, b);
+          idx.forEach((i, j) => (results[i] = v[2 * j] ? { ok: false, error: failure(v[2 * j], v[2 * j + 1]) } : { ok: true, value: v[2 * j + 1] ?? undefined }));
+          if (!last) onProgress?.({ done: idx[idx.length - 1] + 1, total }), await tick();
+        }
+        if (atomic && packFailed) this.#call(16);
+      } catch (e) {
+        try { this.#call(16); } catch {}
+        throw e;
+      }
+      onProgress?.({ done: total, total });
+      const failures = [];
+      results.forEach((r, index) => r.ok || failures.push({ index, error: r.error }));
+      if (atomic && failures[0]) throw new BatchError(failures, results);
+      return results;
+    });
+  }
+
+  async createIndex(table, field, type = 'btree', options = {}) {
+    const kind = ['btree', 'hash'].indexOf(type) + 1;
+    await this.#ask(17, () => (wfield(table, field), w8(ok(kind, 'index type') && kind), w8(!!options?.unique)));
+  }
+
+  async dropIndex(table, field) {
+    return first(await this.#ask(18, () => wfield(table, field)));
+  }
+
+  async indexes(table) {
+    return rows(await this.#ask(20, () => wt(table)), 3, (field, type, unique) => ({ field, type, unique }));
+  }
+
+  async queryTable(table, query) {
+    const v = await this.#ask(19, () => (wt(table), wquery(query)));
+    return query.explain ? v[0] : query.count ? v[1] : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value }), 2), 'cursor', { value: v[1] });
+  }
+
   // Frees the state after pending calls; later calls reject with INSTANCE_DEAD.
   close() {
     if (!this.#closed) {
@@ -247,11 +454,23 @@ export class CuWASM {
   }
 
   // One call at a time: they share the I/O buffer.
-  #enqueue(op, request = new Uint8Array(0), chunkName = null, raw = false) {
+  #enqueue(op, request, chunkName, raw) {
+    return this.#run(() => this.#call(op, request, chunkName, raw));
+  }
+
+  #run(f) {
     if (this.#dead || this.#closed) return Promise.reject(this.#deadError());
-    const result = this.#queue.then(() => this.#call(op, request, chunkName, raw));
+    const result = this.#queue.then(f);
     this.#queue = result.catch(() => {});
     return result;
+  }
+
+  // A request written by `write` into the shared buffer, then queued.
+  #ask(op, write) {
+    wp = 0;
+    stack = [];
+    write();
+    return this.#enqueue(op, wb.slice(0, wp));
   }
 
   #mem() {
@@ -261,7 +480,7 @@ export class CuWASM {
   }
 
   // Sends the request, runs op, reads the reply, hands out output.
-  #call(op, request, chunkName, raw) {
+  #call(op, request = new Uint8Array(0), chunkName, raw) {
     const x = this.#x;
     const buffer = x.cu_buffer() >>> 0;
     for (let at = 0; at < request.length; at += BUF) {
@@ -317,14 +536,10 @@ export class CuWASM {
     for (const [line, s] of lines) this.#onPrint(line, s);
   }
 
-  #error(status, reply, chunkName = null) {
-    const text = (v) => (v instanceof Uint8Array ? lossy.decode(v) : v == null ? v : String(v));
-    let message, traceback;
-    try { [message, traceback] = decode(reply).map(text); } catch {}
-    message ??= '';
-    const code = CODES[~status] || 'LUA_RUNTIME';
-    const line = /:(\d+):/.exec(message);
-    return new CuError(code, message || code, { status, luaMessage: message, traceback: traceback ?? null, chunkName, line: line && +line[1] });
+  #error(status, reply, chunkName) {
+    let v = [];
+    try { v = decode(reply); } catch {}
+    return failure(status, v[0], v[1], chunkName);
   }
 
   #deadError() {

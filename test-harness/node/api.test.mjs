@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises';
 import * as glue from '../../glue.js';
 import { CuWASM, CuError, newLua, rejectsWith, WASM_URL, WASM_PATH } from './helpers.mjs';
 
-test('glue.js exports exactly CuWASM and CuError', () => {
-  assert.deepEqual(Object.keys(glue).sort(), ['CuError', 'CuWASM']);
+test('glue.js exports exactly BatchError, CuWASM and CuError', () => {
+  assert.deepEqual(Object.keys(glue).sort(), ['BatchError', 'CuError', 'CuWASM']);
   assert.equal(typeof CuWASM.init, 'function');
   assert.ok(new CuError('LUA_RUNTIME', 'x') instanceof Error);
 });
