@@ -331,23 +331,20 @@ fn take_changes(store: &mut Store, reply: &mut Vec<u8>) {
     let changes = store.take_changes();
     put_u32(reply, 4 * changes.len() as u32);
     for (path, key, kind) in changes {
-        put_int(reply, kind as i64);
+        put_int(reply, kind.code() as i64);
         put_keys(reply, &path);
         put_key(reply, &key);
         let node = store.find(&path).ok().flatten();
         match kind {
             ChangeKind::Value => put_value(reply, store, node.and_then(|n| store.get(n, &key))),
-            ChangeKind::IndexCreated => match node.and_then(|n| store.node(n)?.indices.iter().find(|i| i.field == key)) {
-                Some(ix) => {
-                    reply.push(TAG_MAP);
-                    put_u32(reply, 2);
-                    put_str(reply, b"type");
-                    put_str(reply, if ix.is_hash() { b"hash" } else { b"btree" });
-                    put_str(reply, b"unique");
-                    put_bool(reply, ix.unique);
-                }
-                None => reply.push(TAG_NIL),
-            },
+            ChangeKind::IndexCreated { hash, unique } => {
+                reply.push(TAG_MAP);
+                put_u32(reply, 2);
+                put_str(reply, b"type");
+                put_str(reply, if hash { b"hash" } else { b"btree" });
+                put_str(reply, b"unique");
+                put_bool(reply, unique);
+            }
             ChangeKind::IndexDropped => reply.push(TAG_NIL),
         }
     }

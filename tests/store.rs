@@ -353,7 +353,7 @@ fn changes_are_recorded_once_per_location_and_forgotten_on_rollback() {
     s.set(users, Key::str(b"u2"), Some(Value::Key(Key::Int(3)))).unwrap();
     s.rollback();
     let changes = s.take_changes();
-    let got: Vec<(Vec<Key>, Key, u8)> = changes.into_iter().map(|(p, k, c)| (p, k, c as u8)).collect();
+    let got: Vec<(Vec<Key>, Key, u8)> = changes.into_iter().map(|(p, k, c)| (p, k, c.code())).collect();
     assert_eq!(
         got,
         vec![

@@ -112,10 +112,12 @@ impl<'a> Reader<'a> {
 
     /// An array of keys (the operands of `between` and `in`).
     pub fn list(&mut self) -> Result<Vec<Key>, StoreError> {
-        if self.u8()? != TAG_ARRAY {
+        let tag = self.u8()?;
+        let n = self.u32()?;
+        // An empty JS array crosses as an empty map (the wire has no empty array).
+        if tag != TAG_ARRAY && (tag, n) != (TAG_MAP, 0) {
             return Err(StoreError::Bad("between and in take an array of values"));
         }
-        let n = self.u32()?;
         (0..n).map(|_| self.key()).collect()
     }
 
