@@ -451,13 +451,25 @@ impl Store {
                 found.push(index::entry(&v, k));
             }
         });
-        // Compared by their first 24 bytes as three integers (precomputed), then by the
-        // rest word by word.
-        let head: Vec<[u64; 3]> = found.iter().map(|e| [sort::word(e, 0), sort::word(e, 8), sort::word(e, 16)]).collect();
-        let ord = sort::order(found.len(), usize::MAX, &|a, b| {
-            head[a].cmp(&head[b]).then_with(|| sort::cmp_bytes(&found[a], &found[b], 24))
-        });
-        drop(head);
+        // Sorted by their first 24 bytes as three integers, then each run of equal first
+        // bytes (rare: the record key differs within them) by all its bytes.
+        let mut keyed: Vec<([u64; 3], u32)> =
+            found.iter().enumerate().map(|(i, e)| ([sort::word(e, 0), sort::word(e, 8), sort::word(e, 16)], i as u32)).collect();
+        sort::sort_keyed(&mut keyed);
+        let mut ord: Vec<u32> = Vec::with_capacity(keyed.len());
+        let mut at = 0;
+        while at < keyed.len() {
+            let end = at + keyed[at..].iter().take_while(|k| k.0 == keyed[at].0).count();
+            let run = &keyed[at..end];
+            if run.len() == 1 {
+                ord.push(run[0].1);
+            } else {
+                let e = |i: usize| &found[run[i].1 as usize];
+                ord.extend(sort::order(run.len(), usize::MAX, &|a, b| sort::cmp_bytes(e(a), e(b), 24)).iter().map(|&i| run[i as usize].1));
+            }
+            at = end;
+        }
+        drop(keyed);
         let mut found: Vec<Option<Vec<u8>>> = found.into_iter().map(Some).collect();
         let sorted: Vec<Vec<u8>> = ord.iter().filter_map(|&i| found[i as usize].take()).collect();
         drop(found);

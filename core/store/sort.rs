@@ -59,6 +59,32 @@ pub fn order(n: usize, k: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<
     out
 }
 
+/// Sorts `(key, position)` pairs by key, then position: a bottom-up merge sort for the
+/// index build, where a comparator call per step would cost more than the comparisons.
+pub fn sort_keyed(v: &mut Vec<([u64; 3], u32)>) {
+    let n = v.len();
+    let mut b = v.clone();
+    let mut w = 1;
+    while w < n {
+        for (src, dst) in v.chunks(2 * w).zip(b.chunks_mut(2 * w)) {
+            let (mut l, mut r) = src.split_at(w.min(src.len()));
+            for o in dst.iter_mut() {
+                let take_r = match (l.first(), r.first()) {
+                    (Some(x), Some(y)) => y < x,
+                    (x, _) => x.is_none(),
+                };
+                let side = if take_r { &mut r } else { &mut l };
+                if let Some((first, rest)) = side.split_first() {
+                    *o = *first;
+                    *side = rest;
+                }
+            }
+        }
+        core::mem::swap(v, &mut b);
+        w *= 2;
+    }
+}
+
 /// The 8 bytes of `b` from `at` as a big-endian word (zeros past the end), so that words
 /// compare as the bytes do.
 #[inline]
@@ -102,6 +128,11 @@ mod tests {
         assert!(stable.windows(2).all(|w| v[w[0] as usize] % 3 < v[w[1] as usize] % 3 || w[0] < w[1]));
         assert_eq!(top.iter().map(|&i| v[i as usize]).collect::<Vec<_>>(), want.iter().rev().take(10).copied().collect::<Vec<_>>());
         assert!(order(0, 5, &|_, _| Ordering::Equal).is_empty());
+        let mut keyed: Vec<([u64; 3], u32)> = v.iter().enumerate().map(|(i, &x)| ([x as u64 % 7, 0, x as u64], i as u32)).collect();
+        let mut want_keyed = keyed.clone();
+        want_keyed.sort();
+        sort_keyed(&mut keyed);
+        assert_eq!(keyed, want_keyed);
         let words: [&[u8]; 7] = [b"", b"\0", b"a", b"a\0", b"abcdefgh", b"abcdefgh\0", b"abcdefghi"];
         for a in words {
             for b in words {
