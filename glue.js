@@ -2,7 +2,7 @@
 // buffer, decodes replies (docs/ARCHITECTURE.md). const lua = await CuWASM.init()
 
 const BUF = 65536; // the module's I/O buffer size
-const OPAQUE = { 2: 'lightuserdata', 6: 'function', 7: 'userdata', 8: 'thread' };
+const OPAQUE = { 2: 'lightuserdata', 5: 'table', 6: 'function', 7: 'userdata', 8: 'thread' };
 const OPAQUE_PROTO = { toString() { return this.repr; } };
 const AGAIN = 'Create a new instance with CuWASM.init.';
 // Codes in the order of status -1, -2, ...; then JS-side ones.

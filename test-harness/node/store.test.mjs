@@ -436,3 +436,15 @@ test('batch protocol: chunk flags, op counts, BATCH_ABORT on abort and on ops gl
     [15, 1 | 2, 2], [16, 0],                          // aborted after the first chunk
   ]);
 });
+
+test('getValue: functions and tables the codec holds come back as opaque values', async () => {
+  const lua = await newLua();
+  await lua.compute("Memory.fns = { f = function() return 1 end, m = setmetatable({}, { __index = {} }) }");
+  const f = await lua.getValue('fns', 'f');
+  const m = await lua.getValue('fns', 'm');
+  assert.equal(f.type, 'function');
+  assert.equal(m.type, 'table');
+  assert.match(String(f), /function/);
+  assert.equal(await lua.compute('return Memory.fns.f()'), 1);
+  lua.close();
+});
