@@ -418,6 +418,7 @@ fn run_query(store: &Store, request: &[u8], reply: &mut Vec<u8>) -> Result<(), S
     let q = q.0;
     let out = query::run(store, store.find(&path)?, &q)?;
     let rows = if q.count { 0 } else { out.rows.len() };
+    reply.reserve(64 + 64 * rows);
     put_u32(reply, 2 + 2 * rows as u32);
     if explain {
         PlanInfo::of(&out.plan).put(reply);

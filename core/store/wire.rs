@@ -157,7 +157,7 @@ impl<'a> Reader<'a> {
 }
 
 pub fn put_u32(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(&n.to_le_bytes());
+    out.extend(n.to_le_bytes());
 }
 
 pub fn put_key(out: &mut Vec<u8>, k: &Key) {
@@ -165,11 +165,11 @@ pub fn put_key(out: &mut Vec<u8>, k: &Key) {
         Key::Bool(b) => out.push(if *b { TAG_TRUE } else { TAG_FALSE }),
         Key::Int(i) => {
             out.push(TAG_INT);
-            out.extend_from_slice(&i.to_le_bytes());
+            out.extend(i.to_le_bytes());
         }
         Key::Float(f) => {
             out.push(TAG_FLOAT);
-            out.extend_from_slice(&f.to_le_bytes());
+            out.extend(f.to_le_bytes());
         }
         Key::Str(_) | Key::Short(..) => put_str(out, k.bytes().unwrap_or_default()),
     }
