@@ -24,6 +24,9 @@ pub enum Key {
     Short(u8, [u8; SHORT]),
 }
 
+/// 2^63, the first float above every i64.
+const TWO63: f64 = 9_223_372_036_854_775_808.0;
+
 /// Longest string a `Key` holds without allocating (the key stays 16 bytes).
 pub const SHORT: usize = 14;
 
@@ -61,7 +64,7 @@ impl Key {
     pub fn float(f: f64) -> Option<Key> {
         if f.is_nan() {
             None
-        } else if f == (f as i64) as f64 && f != 9.223372036854775807e18 {
+        } else if f == (f as i64) as f64 && f != TWO63 {
             // Integral and within i64 (`as` saturates: 2^63 itself is excluded above).
             Some(Key::Int(f as i64))
         } else {
@@ -159,7 +162,7 @@ impl Key {
                 let k = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
                 let d = (u16::from_be_bytes(rest.get(8..10)?.try_into().ok()?) ^ 0x8000) as i16;
                 let r = f64::from_bits(if k >> 63 == 1 { k ^ 1 << 63 } else { !k });
-                let key = if d != 0 || (r.abs() <= 9.223372036854775807e18 && (r as i128) as f64 == r) {
+                let key = if d != 0 || (r.abs() <= TWO63 && (r as i128) as f64 == r) {
                     let i = r as i128 + d as i128;
                     if i >= i64::MIN as i128 && i <= i64::MAX as i128 { Key::Int(i as i64) } else { Key::Float(r) }
                 } else {
@@ -216,9 +219,9 @@ impl Key {
 
 /// Exact comparison of an integer with a float (not NaN).
 fn int_float(i: i64, f: f64) -> Ordering {
-    if f >= 9.223372036854775807e18 {
+    if f >= TWO63 {
         Ordering::Less
-    } else if f < -9.223372036854775807e18 {
+    } else if f < -TWO63 {
         Ordering::Greater
     } else {
         // f is within i64: compare with its floor, then its fraction.
@@ -265,7 +268,7 @@ mod tests {
         for i in [i64::MIN, -(1 << 53) - 1, -3, -1, 0, 1, 2, (1 << 53) + 1, i64::MAX] {
             v.push(Key::Int(i));
         }
-        for f in [f64::NEG_INFINITY, -1e300, -2.5, -0.5, 0.5, 2.5, 9.007199254740993e15, 1e19, 9.223372036854775807e18, f64::INFINITY] {
+        for f in [f64::NEG_INFINITY, -1e300, -2.5, -0.5, 0.5, 2.5, 9.007199254740993e15, 1e19, TWO63, f64::INFINITY] {
             v.push(Key::float(f).unwrap());
         }
         for s in [&b""[..], b"\0", b"\0\0", b"a", b"a\0", b"a\xff", b"ab", b"b"] {
@@ -298,7 +301,7 @@ mod tests {
     fn floats_normalize_like_lua() {
         assert_eq!(Key::float(3.0), Some(Key::Int(3)));
         assert_eq!(Key::float(-0.0), Some(Key::Int(0)));
-        assert_eq!(Key::float(9.223372036854775807e18), Some(Key::Float(9.223372036854775807e18)));
+        assert_eq!(Key::float(TWO63), Some(Key::Float(TWO63)));
         assert_eq!(Key::float(-9.223372036854775808e18), Some(Key::Int(i64::MIN)));
         assert_eq!(Key::float(f64::NAN), None);
         assert_eq!(Key::Int(1).compare(&Key::str(b"1")), None);

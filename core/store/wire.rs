@@ -7,6 +7,9 @@ use super::{Key, NodeId, Store, StoreError, Value, MAX_DEPTH};
 use crate::wire::{TAG_ARRAY, TAG_FALSE, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_NIL, TAG_OPAQUE, TAG_STRING, TAG_TRUE};
 use alloc::vec::Vec;
 
+/// The fields of an `update`: a nil value deletes its field.
+pub type Fields = Vec<(Key, Option<Value>)>;
+
 const TRUNCATED: StoreError = StoreError::Bad("truncated request");
 
 /// Reads request bytes front to back.
@@ -123,7 +126,7 @@ impl<'a> Reader<'a> {
 
     /// A map of fields for `update`, nil values kept (they delete); None (the value read
     /// and dropped) if it is not a map.
-    pub fn fields(&mut self, store: &mut Store) -> Result<Option<Vec<(Key, Option<Value>)>>, StoreError> {
+    pub fn fields(&mut self, store: &mut Store) -> Result<Option<Fields>, StoreError> {
         if self.bytes.get(self.pos) != Some(&TAG_MAP) {
             let v = self.value(store)?;
             store.free_value(v);
