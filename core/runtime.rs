@@ -177,7 +177,7 @@ impl Instance {
     pub fn heap_peak(&self) -> usize {
         self.arena.peak
     }
-    /// Test hook: the external tables' invariants (`Store::check`).
+    /// Test hook: the external tables' invariants (`Store::check_invariants`).
     #[doc(hidden)]
     pub fn check_store(&self) -> Result<(), &'static str> {
         self.store.check_invariants()
