@@ -279,9 +279,16 @@ impl Instance {
     /// memory` from its third run on, with half the heap free. Run as a call of its own
     /// (protected, budgeted: finalizers run here); its outcome is ignored.
     fn tidy(&mut self) {
-        if self.arena.in_use * 2 <= self.arena.size() {
-            return;
+        if self.arena.in_use * 2 > self.arena.size() {
+            self.collect();
         }
+    }
+
+    /// A full garbage collection (`lua.gc()`, `tidy`): a call of its own, protected and
+    /// budgeted, since finalizers run during it (one that loops forever is stopped by the
+    /// instruction limit instead of hanging the instance). Its outcome is ignored, and the
+    /// last call's instruction count stays as it was.
+    pub fn collect(&mut self) {
         let used = self.used;
         let mut reply = Vec::new();
         self.run_call(&mut reply, |l| {
@@ -340,15 +347,6 @@ impl Instance {
             }
         }
         (status, lua_status)
-    }
-
-    /// Full garbage collection.
-    pub fn collect(&mut self) {
-        let _scope = self.enter();
-        // SAFETY: LUA_GCCOLLECT runs finalizers in protected mode.
-        unsafe {
-            lua_gc(self.l, LUA_GCCOLLECT, 0);
-        }
     }
 
     /// Resets the budget and installs the count hook on the main thread.
@@ -438,6 +436,9 @@ impl Drop for Instance {
     fn drop(&mut self) {
         if !self.l.is_null() {
             let _scope = self.enter();
+            // Finalizers run in lua_close: under the budget, so one that loops forever is
+            // stopped (each error there is caught and the next finalizer runs).
+            self.begin_call();
             // SAFETY: the state is ours and closed once; finalizers run protected.
             unsafe { lua_close(self.l) };
             self.l = ptr::null_mut();
@@ -829,6 +830,21 @@ mod tests {
             assert_eq!(status, Status::Ok, "run {n}: {}", String::from_utf8_lossy(&reply));
             inst.output.take();
         }
+    }
+
+    #[test]
+    fn a_finalizer_that_loops_forever_is_stopped_by_the_budget() {
+        // Lua runs __gc with hooks off; the budget must still stop it: in a call, in a
+        // collection of its own, and when the state closes.
+        let mut inst = Instance::new(0, 100_000, [1, 2]).unwrap();
+        let looping = "setmetatable({}, { __gc = function() while true do end end })";
+        let (status, _) = run(&mut inst, &alloc::format!("{looping} collectgarbage() return 1"));
+        assert_eq!(status, Status::InstructionLimit);
+        assert_eq!(run(&mut inst, looping).0, Status::Ok);
+        inst.collect();
+        assert_eq!(run(&mut inst, "return 1 + 1").0, Status::Ok);
+        assert_eq!(run(&mut inst, looping).0, Status::Ok);
+        drop(inst);
     }
 
     #[test]

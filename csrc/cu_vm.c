@@ -10,6 +10,16 @@ static inline int cu_count_step(lua_State *L, const Instruction *pc) {
     L->hookcount--;
     return 1; /* keep the trap on */
   }
+  if (!L->allowhook && L->hookmask == LUA_MASKCOUNT) {
+    /* A finalizer (__gc) is running: Lua turns hooks off there (lgc.c, GCTM), which would
+       let one loop forever past the budget. The budget's count hook runs anyway; GCTM
+       restores allowhook when the finalizer ends, also when the hook raised an error. */
+    int trap;
+    L->allowhook = 1;
+    trap = luaG_traceexec(L, pc);
+    L->allowhook = 0;
+    return trap;
+  }
   return luaG_traceexec(L, pc);
 }
 

@@ -4,7 +4,7 @@
 // different C path (pattern matching, formatting, sorting, coroutines, the parser, ...).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newLua } from './helpers.mjs';
+import { newLua, rejectsWith } from './helpers.mjs';
 
 const N = 400; // deeper than LUAI_MAXCCALLS (200)
 
@@ -52,5 +52,16 @@ test('Lua-to-Lua recursion exhausts the fixed heap cleanly', async () => {
   const lua = await newLua();
   await assert.rejects(lua.compute('local function f() return f() + 1 end return f()'), (e) => e.code === 'LUA_MEMORY' || /stack overflow/.test(e.message));
   assert.equal(await lua.compute('return 3'), 3);
+  await lua.close();
+});
+
+test('a finalizer that loops forever is stopped by the budget (in a call, in gc, on close)', async () => {
+  const lua = await newLua({ instructionLimit: 1e5 });
+  const looping = 'setmetatable({}, { __gc = function() while true do end end })';
+  await rejectsWith(lua.compute(looping + ' collectgarbage() return 1'), 'INSTRUCTION_LIMIT');
+  await lua.compute(looping);
+  await lua.gc();
+  assert.equal(await lua.compute('return 1 + 1'), 2);
+  await lua.compute(looping);
   await lua.close();
 });
