@@ -189,10 +189,12 @@ pub(crate) unsafe fn push_value(l: *mut lua_State, node: NodeId, k: &Key) {
                 lua_pop(l, 1);
                 // Copy the bytes into Lua first: the decode allocates, and a finalizer
                 // could change the store meanwhile.
-                let b = match instance_of(l).store.get(node, k) {
-                    Some(Value::Blob(b)) => &b.bytes,
-                    _ => return lua_settop(l, -2),
+                let Some(Value::Blob(b)) = instance_of(l).store.get(node, k) else {
+                    // (Only a finalizer could have changed it since: read nil.)
+                    lua_pop(l, 1);
+                    return lua_pushnil(l);
                 };
+                let b = &b.bytes;
                 lua_pushlstring(l, b.as_ptr() as *const c_char, b.len());
                 codec::decode(l, string_bytes(l, -1));
                 lua_pushvalue(l, -1);
@@ -584,29 +586,9 @@ unsafe extern "C" fn ext_query(l: *mut lua_State) -> c_int {
     let top = lua_gettop(l);
     let mut i = 9;
     while i <= top {
-        let field = field_at(l, i).unwrap_or_else(|| raise(l, b"ext.query: a condition needs a field"));
-        let op = Op::from_code(lua_tointegerx(l, i + 1, core::ptr::null_mut()) as u8).unwrap_or(Op::Eq);
-        let mut args = Vec::new();
-        let v = i + 2;
-        if matches!(op, Op::Between | Op::In) && lua_type(l, v) == LUA_TTABLE {
-            let n = lua_rawlen(l, v) as i64;
-            for j in 1..=n {
-                lua_rawgeti(l, v, j);
-                let k = to_key(l, -1);
-                lua_pop(l, 1);
-                match k {
-                    Some(k) => args.push(k),
-                    None => raise(l, b"ext.query: operands are booleans, numbers or strings"),
-                }
-            }
-        } else if let Some(k) = to_key(l, v) {
-            args.push(k);
-        } else {
-            raise(l, b"ext.query: a condition needs a value (a boolean, number or string)");
-        }
-        match Cond::new(field, op, args) {
-            Ok(c) => instance_of(l).query.conds.push(c),
-            Err(e) => raise_store(l, e),
+        // Built without raising; the error (if any) is raised once nothing is owned here.
+        if let Err(msg) = condition(l, i) {
+            raise(l, msg);
         }
         i += 3;
     }
@@ -648,6 +630,27 @@ unsafe extern "C" fn ext_query(l: *mut lua_State) -> c_int {
         None => lua_pushnil(l),
     }
     2
+}
+
+/// The condition `field, op, value` at stack index `i`, appended to the instance's query.
+unsafe fn condition(l: *mut lua_State, i: c_int) -> Result<(), &'static [u8]> {
+    let field = field_at(l, i).ok_or(&b"ext.query: a condition needs a field"[..])?;
+    let op = Op::from_code(lua_tointegerx(l, i + 1, core::ptr::null_mut()) as u8).unwrap_or(Op::Eq);
+    let mut args = Vec::new();
+    let v = i + 2;
+    if matches!(op, Op::Between | Op::In) && lua_type(l, v) == LUA_TTABLE {
+        for j in 1..=lua_rawlen(l, v) as i64 {
+            lua_rawgeti(l, v, j);
+            let k = to_key(l, -1);
+            lua_pop(l, 1);
+            args.push(k.ok_or(&b"ext.query: operands are booleans, numbers or strings"[..])?);
+        }
+    } else {
+        args.push(to_key(l, v).ok_or(&b"ext.query: a condition needs a value (a boolean, number or string)"[..])?);
+    }
+    let c = Cond::new(field, op, args).map_err(|e| crate::store_ops::message(&e))?;
+    instance_of(l).query.conds.push(c);
+    Ok(())
 }
 
 /// `C.createIndex(proxy, field, kind, unique)`.
