@@ -224,11 +224,14 @@ unsafe extern "C" fn persist_function_step(l: *mut lua_State) -> c_int {
     job.stage = Stage::Path;
     let path = crate::store_lua::path_from_text(job.table);
     let node = crate::store_lua::make_path(l, path);
-    let key = crate::store::Key::str(&job.out);
+    // function, key
+    lua_pushlstring(l, job.out.as_ptr() as *const c_char, job.out.len());
+    let top = lua_gettop(l);
     job.stage = Stage::Encoding;
-    crate::store_lua::set(l, node, key.clone(), -1, job.options);
+    crate::store_lua::set(l, node, top, top - 1, job.options);
     // Read it back: the round trip through the codec and the bytecode validator.
     job.stage = Stage::Decoding;
+    let key = crate::store::Key::str(&job.out);
     crate::store_lua::push_value(l, node, &key);
     drop(key);
     0

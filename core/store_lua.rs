@@ -376,10 +376,10 @@ unsafe fn blob(l: *mut lua_State, idx: c_int, cv: &mut Conv) -> Result<Value, Fa
 
 /// Converts the value at `idx` for `node[k]`, raising on failure. A value with a cycle goes
 /// in as one blob.
-unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, k: &Key, opts: EncodeOptions) -> Option<Value> {
+unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, key_idx: c_int, opts: EncodeOptions) -> Option<Value> {
     let mut path = Vec::new();
     path.extend_from_slice(b"Memory");
-    for s in instance_of(l).store.path_of(node).unwrap_or_default().iter().chain(core::iter::once(k)) {
+    for s in instance_of(l).store.path_of(node).unwrap_or_default().iter() {
         match s.bytes() {
             Some(s) => {
                 path.push(b'.');
@@ -388,6 +388,7 @@ unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, k: &Key, opts: En
             None => path.extend_from_slice(b"[...]"),
         }
     }
+    push_path(&mut path, l, key_idx);
     let mut cv = Conv { tables: Vec::new(), path, opts, out: Vec::new() };
     let r = match to_value(l, idx, &mut cv) {
         Err(Fail::Cycle) => blob(l, lua_absindex(l, idx), &mut cv).map(Some),
@@ -436,20 +437,28 @@ unsafe extern "C" fn mt_index(l: *mut lua_State) -> c_int {
 /// `__newindex(proxy, key, value)`.
 unsafe extern "C" fn mt_newindex(l: *mut lua_State) -> c_int {
     let node = check_node(l, 1);
-    let Some(k) = to_key(l, 2) else {
-        raise(l, b"external table keys are booleans, numbers (not NaN) or strings")
-    };
-    set(l, node, k, 3, EncodeOptions::default());
+    if to_key(l, 2).is_none() {
+        raise(l, BAD_KEY);
+    }
+    set(l, node, 2, 3, EncodeOptions::default());
     0
 }
 
-/// `node[k] =` the value at `idx`.
-pub(crate) unsafe fn set(l: *mut lua_State, node: NodeId, k: Key, idx: c_int, opts: EncodeOptions) {
-    let v = convert(l, idx, node, &k, opts);
+/// `node[key] =` the value at `idx`, the key at `key_idx` (already checked to be a valid
+/// key). The key is made only after the conversion, which may raise: nothing is owned here
+/// then.
+pub(crate) unsafe fn set(l: *mut lua_State, node: NodeId, key_idx: c_int, idx: c_int, opts: EncodeOptions) {
+    let v = convert(l, idx, node, key_idx, opts);
+    let Some(k) = to_key(l, key_idx) else {
+        instance_of(l).store.free_value(v);
+        raise(l, BAD_KEY)
+    };
     if let Err(e) = instance_of(l).store.set(node, k, v) {
         raise_store(l, e);
     }
 }
+
+const BAD_KEY: &[u8] = b"external table keys are booleans, numbers (not NaN) or strings";
 
 unsafe extern "C" fn mt_len(l: *mut lua_State) -> c_int {
     let node = check_node(l, 1);
