@@ -140,7 +140,13 @@ fn field_of<'a>(store: &'a Store, record: &Value, field: &Field) -> Option<&'a V
 }
 
 fn equal(a: &Key, b: &Key) -> bool {
-    a.order(b) == Ordering::Equal
+    match (a, b) {
+        // Same representation: plain equality (strings are stored canonically, short ones
+        // in place); integers against floats need the numeric comparison.
+        (Key::Short(..), Key::Short(..)) | (Key::Int(_), Key::Int(_)) | (Key::Bool(_), Key::Bool(_)) | (Key::Str(_), Key::Str(_)) => a == b,
+        (Key::Short(..), Key::Str(_)) | (Key::Str(_), Key::Short(..)) => false,
+        _ => a.order(b) == Ordering::Equal,
+    }
 }
 
 fn matches(store: &Store, cond: &Cond, v: Option<&Value>) -> bool {
