@@ -73,16 +73,21 @@ pub struct Instance {
     /// behind by a Lua error is dropped at the end of the call or by an outer owner.
     scratch: Vec<Box<Vec<u8>>>,
     /// External tables (core/store/), kept outside the Lua heap.
+    #[cfg(feature = "persistence")]
     pub(crate) store: crate::store::Store,
     /// The batch whose chunks are arriving (core/store_ops.rs).
     #[cfg(feature = "persistence")]
     pub(crate) batch: Option<crate::store_ops::Batch>,
     /// Blobs decoded for Lua: (blob id, table, key), checked for changes at commit.
+    #[cfg(feature = "persistence")]
     pub(crate) checked_out: Vec<(u32, crate::store::NodeId, crate::store::Key)>,
     /// Keys of query results and `ext.keys` while they are pushed, the query being built
     /// and its cursor (instance-owned, so a Lua error cannot leak them).
+    #[cfg(feature = "persistence")]
     pub(crate) rows: Vec<crate::store::Key>,
+    #[cfg(feature = "persistence")]
     pub(crate) query: crate::store::query::Query,
+    #[cfg(feature = "persistence")]
     pub(crate) cursor: Option<Vec<u8>>,
 }
 
@@ -129,12 +134,17 @@ impl Instance {
             warning_open: false,
             chunk_gate_open: false,
             scratch: Vec::new(),
+            #[cfg(feature = "persistence")]
             store: crate::store::Store::new(),
             #[cfg(feature = "persistence")]
             batch: None,
+            #[cfg(feature = "persistence")]
             checked_out: Vec::new(),
+            #[cfg(feature = "persistence")]
             rows: Vec::new(),
+            #[cfg(feature = "persistence")]
             query: Default::default(),
+            #[cfg(feature = "persistence")]
             cursor: None,
         });
         inst.arena.fail_countdown = fail_at;
@@ -179,6 +189,7 @@ impl Instance {
     }
     /// Test hook: the external tables' invariants (`Store::check_invariants`).
     #[doc(hidden)]
+    #[cfg(feature = "persistence")]
     pub fn check_store(&self) -> Result<(), &'static str> {
         self.store.check_invariants()
     }
@@ -317,6 +328,7 @@ impl Instance {
             lua_settop(l, 0);
             lua_pushcfunction(l, message_handler);
         }
+        #[cfg_attr(not(feature = "persistence"), allow(unused_mut))]
         let mut lua_status = body(l);
         #[cfg(feature = "persistence")]
         if lua_status == LUA_OK {
@@ -329,11 +341,11 @@ impl Instance {
         }
         let status = self.end_call(lua_status);
         // Every call is one transaction of the external tables.
+        #[cfg(feature = "persistence")]
         if status == Status::Ok {
             self.store.commit();
         } else {
             self.store.rollback();
-            #[cfg(feature = "persistence")]
             // SAFETY: only clears cache entries (no allocation).
             unsafe {
                 crate::store_lua::forget_blobs(self, l)
