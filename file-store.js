@@ -27,8 +27,6 @@ const MAX_FRAME = 0xffffffff;
 const SNAPSHOT_FRAME = 8 << 20; // compaction writes frames of about this many payload bytes
 const SLACK = 1 << 20; // compact when the log exceeds 2 × live bytes + SLACK
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 let table;
 /**
@@ -82,34 +80,38 @@ function encodeFrame(puts, deletes) {
 }
 
 /**
- * Decodes the payload of a frame into [puts, deletes] (values copied out of `buf`), or null
- * when it is malformed (only outside damage with a matching checksum can do that).
+ * Applies the payload buf[start, end) of a frame to `records` and returns the change of the
+ * live byte count, or returns null without changing anything when the payload is malformed
+ * (only outside damage with a matching checksum can do that). Values are views into `buf`.
  */
-function decodePayload(buf, start, end) {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
-  let p = start;
-  const u32 = () => (p + 4 <= end ? view.getUint32((p += 4) - 4, true) : -1);
-  const bytes = (n) => (n >= 0 && p + n <= end ? buf.subarray(p, (p += n)) : null);
-  const nPuts = u32(), nDeletes = u32();
-  if (nDeletes < 0) return null;
-  const puts = [], deletes = [];
-  try {
-    for (let i = 0; i < nPuts; i++) {
-      const key = bytes(u32());
-      if (!key) return null;
-      const value = bytes(u32());
-      if (!value) return null;
-      puts.push([decoder.decode(key), new Uint8Array(value)]);
-    }
-    for (let i = 0; i < nDeletes; i++) {
-      const key = bytes(u32());
-      if (!key) return null;
-      deletes.push(decoder.decode(key));
-    }
-  } catch {
-    return null; // not UTF-8
+function applyPayload(records, buf, start, end) {
+  const u32 = (p) => buf.readUInt32LE(p);
+  if (end - start < 8) return null;
+  const nPuts = u32(start), nDeletes = u32(start + 4);
+  // First pass: every length fits and the entries fill the payload exactly.
+  let p = start + 8;
+  for (let i = 0, n = 2 * nPuts + nDeletes; i < n; i++) {
+    if (p + 4 > end) return null;
+    p += 4 + u32(p);
   }
-  return p == end ? [puts, deletes] : null;
+  if (p != end) return null;
+  let delta = 0;
+  p = start + 8;
+  for (let i = 0; i < nPuts; i++) {
+    const k = u32(p), key = buf.toString('utf8', p + 4, (p += 4 + k));
+    const v = u32(p), value = new Uint8Array(buf.buffer, buf.byteOffset + p + 4, v);
+    p += 4 + v;
+    const old = records.get(key);
+    if (old) delta -= 8 + k + old.length;
+    records.set(key, value);
+    delta += 8 + k + v;
+  }
+  for (let i = 0; i < nDeletes; i++) {
+    const k = u32(p), key = buf.toString('utf8', p + 4, (p += 4 + k));
+    const old = records.get(key);
+    if (old) (delta -= 8 + k + old.length), records.delete(key);
+  }
+  return delta;
 }
 
 function header() {
@@ -266,9 +268,9 @@ export async function fileStore(dir, name) {
         const n = bytes.readUInt32LE(end);
         const stop = end + FRAME_HEADER + n;
         if (stop > bytes.length || crc32(bytes.subarray(end + FRAME_HEADER, stop)) != bytes.readUInt32LE(end + 4)) break;
-        const ops = decodePayload(bytes, end + FRAME_HEADER, stop);
-        if (!ops) break;
-        live += apply(records, ...ops);
+        const delta = applyPayload(records, bytes, end + FRAME_HEADER, stop);
+        if (delta == null) break;
+        live += delta;
         end = stop;
       }
       fh = await open(p.log, 'r+');
@@ -324,7 +326,13 @@ class FileStore {
 
   constructor(p, dir, records, live, fh, size, recovered) {
     (this.#p = p), (this.#dir = dir), (this.#fh = fh), (this.#size = size), (this.#live = live);
-    /** @type {Map<string, Uint8Array>} everything committed; read it, do not modify it. */
+    /**
+     * Everything committed; read it, do not modify it. Values read at open are views into one
+     * buffer holding the log as read (mind `byteOffset`; that buffer lives while any of them
+     * does: at most the log's size, ≤ 2 × live data + 1 MiB once compacted); values committed
+     * since are copies with their own buffer.
+     * @type {Map<string, Uint8Array>}
+     */
     this.records = records;
     /** @type {null | {droppedBytes: number, offset: number}} a torn or damaged end cut off at open */
     this.recovered = recovered;

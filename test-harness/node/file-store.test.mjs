@@ -98,7 +98,8 @@ const CHILD = `
 import { fileStore } from ${JSON.stringify(new URL('../../file-store.js', import.meta.url).href)};
 const [dir, durability] = process.argv.slice(1);
 const store = await fileStore(dir, 'crash');
-let i = store.records.size ? new DataView(store.records.get('k0').buffer).getUint32(0, true) : 0;
+const k0 = store.records.get('k0');
+let i = k0 ? new DataView(k0.buffer, k0.byteOffset).getUint32(0, true) : 0;
 const keys = Array.from({ length: 1000 }, (_, j) => 'k' + j);
 process.stdout.write('start ' + i + '\\n');
 for (;;) {
@@ -115,7 +116,7 @@ function checkCrashDb(records) {
   if (records.size == 0) return 0;
   assert.equal(records.size, 1001);
   const first = records.get('k0');
-  const i = new DataView(first.buffer).getUint32(0, true);
+  const i = new DataView(first.buffer, first.byteOffset).getUint32(0, true);
   for (let j = 0; j < 1000; j++) assert.deepEqual(records.get(`k${j}`), first, `k${j} of commit ${i}`);
   assert.deepEqual(records.get(`d${i}`), first);
   return i;
@@ -211,6 +212,17 @@ test('torn writes: a flipped byte in the last frame, or zeros after it, end the 
     await store.close();
     await reopenEquals(dir, 'torn', afterB().set('e', text('E')));
   }
+  // Counts or lengths that do not fill the payload exactly, under a matching checksum.
+  const payload = (...words) => Buffer.concat(words.map((w) => (typeof w == 'number' ? Buffer.from(u32(w)) : Buffer.from(w))));
+  for (const bad of [payload(1), payload(1, 0), payload(2, 0, 1, 'k', 1, 'v'), payload(1, 0, 1, 'k', 2, 'v'),
+    payload(1, 0, 1, 'k', 1, 'v', 'extra'), payload(0, 1, 5, 'k'), payload(0xffffffff, 0xffffffff, 0)]) {
+    const frame = Buffer.concat([Buffer.from(u32(bad.length)), Buffer.from(u32(crc32(bad))), bad]);
+    await writeFile(logPath(dir, 'torn'), Buffer.concat([log.subarray(0, cStart), frame]));
+    await reopenEquals(dir, 'torn', afterB(), (s) => assert.deepEqual(s.recovered, { droppedBytes: frame.length, offset: cStart }));
+  }
+  const good = payload(1, 1, 1, 'k', 1, 'v', 1, 'x');
+  await writeFile(logPath(dir, 'torn'), Buffer.concat([log.subarray(0, cStart), Buffer.from(u32(good.length)), Buffer.from(u32(crc32(good))), good]));
+  await reopenEquals(dir, 'torn', new Map([['b', text('B')], ['k', text('v')]]), (s) => assert.equal(s.recovered, null));
   // A file system may leave zeros where a write did not land.
   await writeFile(logPath(dir, 'torn'), Buffer.concat([log, Buffer.alloc(4096)]));
   const full = new Map([['c', text('C'.repeat(100))], ['x', text('3')]]);
