@@ -9,12 +9,14 @@
 //                       puts × (u32 key length, UTF-8 key, u32 value length, value bytes),
 //                       deletes × (u32 key length, UTF-8 key)   — puts apply first, then deletes
 //   <name>.culog.tmp    a compaction or a creation in progress (removed at open)
-//   <name>.lock         "pid\n" of the process that has the database open (created with `wx`)
+//   <name>.lock         "pid\n" of the process that has the database open (hard-linked from
+//                       <name>.lock.<pid>, so it is never seen half-written; stale ones taken over)
 //
 // All integers are little-endian. A truncated frame or one whose checksum fails ends the log:
 // it and everything after it are dropped (a torn write), reported in `store.recovered`, and
-// cut off before the next append. Compaction writes the live records to the .tmp file, syncs
-// it and renames it over the log, so a crash leaves either the old log or the new one.
+// cut off before the next append. Compaction (log > 2 × live data + 1 MiB) writes the live
+// records to the .tmp file (frames of ~8 MiB), syncs it and renames it over the log, so a
+// crash leaves either the old log or the new one. One process at a time; commits in order.
 import { link, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
