@@ -29,12 +29,12 @@ const MAX_FRAME = 0xffffffff;
 const SNAPSHOT_FRAME = 8 << 20; // compaction writes frames of about this many payload bytes
 const SLACK = 1 << 20; // compact when the log exceeds 2 × live bytes + SLACK
 
-
 let table;
 /**
  * CRC-32 (IEEE 802.3, the one of zlib and PNG) of `bytes`. Uses zlib.crc32 when Node has it
  * (20.15+, 22.2+), else a table. Exported for tests.
  * @param {Uint8Array} bytes
+ * @param {{portable?: boolean}} [options] portable: always use the table (for tests)
  * @returns {number} unsigned 32-bit checksum
  */
 export function crc32(bytes, { portable = false } = {}) {
