@@ -247,6 +247,7 @@ async function writeSnapshot(p, dir, records) {
 export async function fileStore(dir, name) {
   const p = paths(dir, name);
   await takeLock(p.lock, dir, name);
+  let fh;
   try {
     await rm(p.tmp, { force: true });
     let bytes = null;
@@ -256,11 +257,11 @@ export async function fileStore(dir, name) {
       if (e.code != 'ENOENT') throw e;
     }
     const records = new Map();
-    let live = 0, end = HEADER, recovered = null, fh, size;
+    let live = 0, end = HEADER, recovered = null, size;
     if (bytes == null || (bytes.length < HEADER && header().subarray(0, bytes.length).equals(bytes))) {
       let syncError;
       ({ fh, size, syncError } = await writeSnapshot(p, dir, records)); // new, or its creation was cut short
-      if (syncError) throw (await fh.close(), syncError);
+      if (syncError) throw syncError;
     } else {
       if (bytes.length < HEADER || bytes.readUInt32LE(0) != MAGIC)
         throw fail(`file store: ${p.log} is not a Cu file store log`, 'EFORMAT');
@@ -285,6 +286,7 @@ export async function fileStore(dir, name) {
     }
     return new FileStore(p, dir, records, live, fh, size, recovered);
   } catch (e) {
+    await fh?.close().catch(() => {});
     await rm(p.lock, { force: true }).catch(() => {});
     throw e;
   }

@@ -425,6 +425,16 @@ test('errors: a failed write whose cleanup fails too is cut off by the next comm
   await reopenEquals(dir, 'w2', new Map([['k', text('v2')]]), (s) => assert.ok(s.recovered.droppedBytes > 0));
 });
 
+test('errors: an open that cannot cut off a torn frame fails cleanly; the next one does it', async () => {
+  const dir = await newDir();
+  const { log, cStart } = await threeCommits(dir);
+  await writeFile(logPath(dir, 'torn'), log.subarray(0, cStart + 5));
+  await withFileHandle({ truncate: () => async () => { throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }); } }, () =>
+    assert.rejects(fileStore(dir, 'torn'), { code: 'EIO' }));
+  assert.ok(!existsSync(join(dir, 'torn.lock')), 'no lock left');
+  await reopenEquals(dir, 'torn', afterB(), (s) => assert.deepEqual(s.recovered, { droppedBytes: 5, offset: cStart }));
+});
+
 test('errors: a failed compaction keeps the old log and the store working', async () => {
   const dir = await newDir();
   const store = await fileStore(dir, 'cf');
