@@ -91,12 +91,12 @@ test('round trips: 20,000 small records and three of 1 MB, then reopen', async (
   await reopenEquals(dir, 'many', expected);
 });
 
-// The child: opens `crash` in argv[1] and commits forever. Commit i puts k0..k999, each a
-// 100-byte value starting with u32 i, puts d<i> and deletes d<i-1>; prints `ok i` once it
-// resolved. It continues from the value it finds at open.
+// The child: opens `crash` in argv[1] and commits forever with durability argv[2]. Commit i
+// puts k0..k999, each a value of argv[3] bytes starting with u32 i, puts d<i> and deletes
+// d<i-1>; prints `ok i` once it resolved. It continues from the value it finds at open.
 const CHILD = `
 import { fileStore } from ${JSON.stringify(new URL('../../file-store.js', import.meta.url).href)};
-const [dir, durability] = process.argv.slice(1);
+const [dir, durability, size] = process.argv.slice(1);
 const store = await fileStore(dir, 'crash');
 const k0 = store.records.get('k0');
 let i = k0 ? new DataView(k0.buffer, k0.byteOffset).getUint32(0, true) : 0;
@@ -104,7 +104,7 @@ const keys = Array.from({ length: 1000 }, (_, j) => 'k' + j);
 process.stdout.write('start ' + i + '\\n');
 for (;;) {
   i++;
-  const v = new Uint8Array(100).fill(i & 255);
+  const v = new Uint8Array(Number(size)).fill(i & 255);
   new DataView(v.buffer).setUint32(0, i, true);
   await store.commit([...keys.map((k) => [k, v]), ['d' + i, v]], ['d' + (i - 1)], { durability });
   process.stdout.write('ok ' + i + '\\n');
@@ -116,6 +116,7 @@ function checkCrashDb(records) {
   if (records.size == 0) return 0;
   assert.equal(records.size, 1001);
   const first = records.get('k0');
+  assert.equal(first[4], first[0], 'the value pattern');
   const i = new DataView(first.buffer, first.byteOffset).getUint32(0, true);
   for (let j = 0; j < 1000; j++) assert.deepEqual(records.get(`k${j}`), first, `k${j} of commit ${i}`);
   assert.deepEqual(records.get(`d${i}`), first);
@@ -124,11 +125,12 @@ function checkCrashDb(records) {
 
 test('atomicity: a child committing in a loop, killed with SIGKILL at random times', async (t) => {
   const dir = await newDir();
-  const rounds = 16;
+  const rounds = 20;
   let held = 0, commitsSeen = 0, tmpLeft = 0, recovered = 0, inFlightKept = 0;
   for (let r = 0; r < rounds; r++) {
-    const durability = r % 2 ? 'relaxed' : 'strict';
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir, durability], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Frames of ~110 KB, and of ~4 MB (a kill is likelier to land inside a write) every third round.
+    const durability = r % 2 ? 'relaxed' : 'strict', size = r % 3 == 2 ? 4096 : 100;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir, durability, size], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '', acked = held;
     const started = new Promise((resolve) => {
       child.stdout.on('data', (d) => {
