@@ -146,6 +146,7 @@ test('atomicity: a child committing in a loop, killed with SIGKILL at random tim
     // Every fourth round kills during start-up (open, recovery); the others while committing.
     const early = r % 4 == 3;
     if (!early) await Promise.race([started, exited]);
+    if (r == 0) await assert.rejects(fileStore(dir, 'crash'), { code: 'ELOCKED', message: new RegExp(`process ${child.pid}`) });
     await new Promise((resolve) => setTimeout(resolve, early ? 30 + Math.random() * 120 : Math.random() * 600));
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL', `child ended before the kill: ${err}`);
@@ -360,6 +361,20 @@ test('errors: commit and compact after close reject with ECLOSED; commits queued
   await closing;
   assert.equal(store.records.size, 3);
   await reopenEquals(dir, 'closed', new Map([1, 2, 3].map((i) => [`k${i}`, u32(i)])));
+});
+
+test('order: commits not awaited run one at a time in call order; a rejected one does not stop the rest', async () => {
+  const dir = await newDir();
+  const store = await fileStore(dir, 'order');
+  const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) =>
+    i == 100 ? store.commit([['k', 'not bytes']], []) : store.commit([['k', u32(i)], [`n${i}`, bytes()]], i % 2 ? [`n${i - 1}`] : [], { durability: i % 3 ? 'relaxed' : 'strict' })));
+  assert.deepEqual(results.flatMap((r, i) => (r.status == 'rejected' ? [i] : [])), [100]);
+  // Commit i puts n<i>, an odd one deletes n<i-1>: the odd ones are left (101 deletes nothing).
+  const expected = new Map([['k', u32(199)]]);
+  for (let i = 1; i < 200; i += 2) expected.set(`n${i}`, bytes());
+  assert.deepEqual(store.records, expected);
+  await store.close();
+  await reopenEquals(dir, 'order', expected);
 });
 
 /** Runs `fn` while FileHandle methods are replaced by `patch` (name → function(original)). */
