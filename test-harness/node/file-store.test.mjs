@@ -294,6 +294,20 @@ test('compaction: the log shrinks past 2 × live + 1 MiB, data intact; explicit 
   await reopenEquals(dir, 'e', new Map());
 });
 
+test('compaction: over 8 MiB of live data is written as several frames', async () => {
+  const dir = await newDir();
+  const store = await fileStore(dir, 'big');
+  const expected = new Map(Array.from({ length: 20 }, (_, i) => [`mb${i}`, new Uint8Array(1 << 20).fill(i)]));
+  await store.commit([...expected], []);
+  await store.compact();
+  await store.close();
+  const log = await readFile(logPath(dir, 'big'));
+  let frames = 0;
+  for (let p = 8; p < log.length; p += 8 + log.readUInt32LE(p)) frames++;
+  assert.equal(frames, 3);
+  await reopenEquals(dir, 'big', expected);
+});
+
 test('compaction: a .tmp left by a crash mid-compaction is removed at open', async () => {
   const dir = await newDir();
   const store = await fileStore(dir, 't');
@@ -464,6 +478,26 @@ test('errors: a failed compaction keeps the old log and the store working', asyn
   await store.commit([['k2', bytes(2)]], []);
   await store.close();
   await reopenEquals(dir, 'cf', new Map([['k', bytes(1)], ['k2', bytes(2)]]));
+});
+
+test('errors: a failed directory sync after the rename: the new log is used, the error reported', async () => {
+  const dir = await newDir();
+  const eio = () => async () => { throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }); };
+  await withFileHandle({ sync: eio }, () => assert.rejects(fileStore(dir, 'ds'), { code: 'EIO' }));
+  assert.ok(!existsSync(join(dir, 'ds.lock')), 'no lock left');
+  const store = await fileStore(dir, 'ds');
+  await store.commit([['k', bytes(1)]], []);
+  await store.commit([['k', bytes(2)]], []);
+  const before = store.logSize;
+  await withFileHandle({ sync: eio }, () => assert.rejects(store.compact(), { code: 'EIO' }));
+  assert.equal(store.compactionError.code, 'EIO');
+  assert.ok(store.logSize < before, 'switched to the compacted log');
+  await store.commit([['j', bytes(3)]], []);
+  assert.equal((await stat(logPath(dir, 'ds'))).size, store.logSize);
+  await store.compact();
+  assert.equal(store.compactionError, null);
+  await store.close();
+  await reopenEquals(dir, 'ds', new Map([['k', bytes(2)], ['j', bytes(3)]]));
 });
 
 test('lock: one open per database; stale locks of dead processes are taken over; destroy', async () => {
