@@ -373,7 +373,7 @@ class FileStore {
       if (!Array.isArray(puts) || !Array.isArray(deletes)) throw new TypeError('file store: puts and deletes must be arrays');
       const checkKey = (key, where) => {
         if (typeof key != 'string' || !key.isWellFormed())
-          throw new TypeError(`file store: ${where} key must be a well-formed string, got ${typeof key}`);
+          throw new TypeError(`file store: ${where} key must be a well-formed string, got ${typeof key == 'string' ? 'a lone surrogate' : typeof key}`);
       };
       // Copies: the caller may reuse its arrays and buffers once commit returns.
       puts = puts.map((entry, i) => {

@@ -350,6 +350,8 @@ test('errors: bad arguments reject with TypeError and change nothing', async () 
   for (const [puts, deletes] of bad) {
     await assert.rejects(store.commit(puts, deletes), TypeError);
   }
+  await assert.rejects(store.commit([['lone \udc00', bytes(1)]], []), { message: /puts\[0\] key must be a well-formed string, got a lone surrogate/ });
+  await assert.rejects(store.commit([], ['ok', 1]), { message: /deletes\[1\] key must be a well-formed string, got number/ });
   await assert.rejects(store.commit([['x', bytes(1)]], [], { durability: 'fast' }), { name: 'TypeError', message: /durability/ });
   await assert.rejects(store.commit([['x', bytes(1)]], [], { durability: true }), TypeError);
   assert.deepEqual(store.records, new Map([['k', bytes(1)]]));
