@@ -152,30 +152,23 @@ fn write_op(store: &mut Store, op: u32, request: &[u8], reply: &mut Vec<u8>) -> 
                 put_u32(reply, 0);
             }
         }
+        // GET, SET, DELETE: the batch ops 2, 1, 4 on their own (SET replies no value).
         _ => {
+            let kind = match op {
+                OP_STORE_GET => 2,
+                OP_STORE_SET => 1,
+                _ => 4,
+            };
             let key = r.key()?;
-            match op {
-                OP_STORE_GET => {
-                    end(&r)?;
-                    let v = store.find(&path)?.and_then(|n| store.get(n, &key));
-                    put_u32(reply, 1);
-                    put_value(reply, store, v);
-                }
-                OP_STORE_SET => {
-                    let v = r.value(store)?;
-                    if !r.done() {
-                        store.free_value(v);
-                        return Err(TRAILING);
-                    }
-                    set(store, &path, key, v)?;
-                    put_u32(reply, 0);
-                }
-                OP_STORE_DELETE => {
-                    end(&r)?;
-                    put_u32(reply, 1);
-                    put_bool(reply, delete(store, &path, key)?);
-                }
-                _ => return Err(StoreError::Bad("unknown op")),
+            if kind != 1 {
+                end(&r)?;
+            }
+            put_u32(reply, (kind != 1) as u32);
+            let at = reply.len();
+            apply(store, kind, &path, key, &mut r, reply)??;
+            end(&r)?;
+            if kind == 1 {
+                reply.truncate(at);
             }
         }
     }
@@ -311,6 +304,12 @@ fn batch_op(store: &mut Store, r: &mut Reader, reply: &mut Vec<u8>, last: &mut (
     }
     let path = &last.2[..];
     let key = r.key()?;
+    apply(store, kind, path, key, r, reply)
+}
+
+/// Batch op `kind` on `path[key]` (its value, if any, next in `r`); its result goes to
+/// `reply`. The outer error is a malformed request, the inner one the op's own failure.
+fn apply(store: &mut Store, kind: u8, path: &[Key], key: Key, r: &mut Reader, reply: &mut Vec<u8>) -> Result<Result<(), StoreError>, StoreError> {
     Ok(match kind {
         1 => {
             let v = r.value(store)?;
