@@ -23,6 +23,8 @@ pub const OP_CREATE_INDEX: u32 = 17;
 pub const OP_DROP_INDEX: u32 = 18;
 pub const OP_QUERY: u32 = 19;
 pub const OP_INDEXES: u32 = 20;
+pub const OP_TAKE_PAGES: u32 = 21;
+pub const OP_LOAD_PAGES: u32 = 22;
 
 /// BATCH flags.
 pub const BATCH_ATOMIC: u8 = 1;
@@ -42,6 +44,7 @@ pub fn status_of(e: &StoreError) -> Status {
         StoreError::Unique => Status::UniqueViolation,
         StoreError::NotFound => Status::NotFound,
         StoreError::Gone | StoreError::Bad(_) => Status::BadArgument,
+        StoreError::Corrupt => Status::BadData,
     }
 }
 
@@ -52,6 +55,7 @@ pub fn message(e: &StoreError) -> &'static [u8] {
         StoreError::NotFound => b"not found: update of a key that does not exist",
         StoreError::Gone => b"the external table was deleted",
         StoreError::Bad(m) => m.as_bytes(),
+        StoreError::Corrupt => b"bad storage page: damaged, or not written by this version of Cu",
     }
 }
 
@@ -86,6 +90,19 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
             return Status::Ok;
         }
         OP_QUERY => run_query(&inst.store, request, reply),
+        OP_TAKE_PAGES => {
+            let pages = inst.store.take_pages();
+            put_u32(reply, 2 * pages.len() as u32);
+            for (p, bytes) in pages {
+                put_int(reply, p as i64);
+                match bytes {
+                    Some(b) => put_str(reply, &b),
+                    None => reply.push(TAG_NIL),
+                }
+            }
+            return Status::Ok;
+        }
+        OP_LOAD_PAGES => load_pages(&mut inst.store, request, reply),
         _ => write_op(&mut inst.store, op, request, reply),
     };
     match result {
@@ -323,6 +340,21 @@ fn apply(store: &mut Store, kind: u8, path: &[Key], key: Key, r: &mut Reader, re
         4 => delete(store, path, key).map(|b| put_bool(reply, b)),
         _ => return Err(StoreError::Bad("unknown batch op type")),
     })
+}
+
+/// LOAD_PAGES: `u32 n`, then n × (`u64` page, `u32` length, bytes): the whole store.
+fn load_pages(store: &mut Store, request: &[u8], reply: &mut Vec<u8>) -> Result<(), StoreError> {
+    let mut r = Reader::new(request);
+    let mut pages = Vec::new();
+    for _ in 0..r.u32()? {
+        let page = r.u64()?;
+        let n = r.u32()? as usize;
+        pages.push((page, r.take(n)?));
+    }
+    end(&r)?;
+    store.load_pages(&pages)?;
+    put_u32(reply, 0);
+    Ok(())
 }
 
 /// TAKE_CHANGES: `kind, path, key, value` per change.

@@ -25,6 +25,7 @@ mod path;
 mod undump;
 
 pub use instance::{decode_global, encode_global, CodecError};
+pub(crate) use checksum::adler32;
 
 use crate::lua::*;
 use alloc::vec::Vec;

@@ -22,6 +22,8 @@
 
 pub mod index;
 pub mod map;
+#[cfg(feature = "persistence")]
+pub mod pages;
 pub mod query;
 pub mod sort;
 pub mod value;
@@ -51,10 +53,15 @@ pub enum StoreError {
     Gone,
     /// A malformed request or argument (status BAD_ARGUMENT), with its message.
     Bad(&'static str),
+    /// Storage pages that are damaged or not Cu's (status BAD_DATA).
+    Corrupt,
 }
 
 pub struct Node {
     pub map: Map<Value>,
+    /// Persistent id: never reused, kept across a save and a load; root 0. The node's page
+    /// for storage is `pid / PAGE_NODES` (pages.rs).
+    pub pid: u64,
     /// A border of the table (`#t`): keys 1..=border are all present, border + 1 is not.
     border: i64,
     /// The table holding this one, and its key there; None for the root and for tables
@@ -118,7 +125,16 @@ pub struct Store {
     undo: Vec<Undo>,
     changes: Vec<(NodeId, u32, Key, ChangeKind)>,
     next_blob: u32,
+    /// Next persistent id.
+    next_pid: u64,
+    /// The live nodes of each storage page (index: page number).
+    page_nodes: Vec<Vec<NodeId>>,
+    /// Pages changed since they were last taken (`pages::take_pages`), maybe repeated.
+    dirty: Vec<u64>,
 }
+
+/// Nodes per storage page (pages.rs).
+pub const PAGE_NODES: u64 = 64;
 
 impl Default for Store {
     fn default() -> Self {
@@ -128,15 +144,31 @@ impl Default for Store {
 
 impl Store {
     pub fn new() -> Store {
-        let mut s = Store { slots: Vec::new(), free: Vec::new(), undo: Vec::new(), changes: Vec::new(), next_blob: 1 };
+        let mut s = Store {
+            slots: Vec::new(),
+            free: Vec::new(),
+            undo: Vec::new(),
+            changes: Vec::new(),
+            next_blob: 1,
+            next_pid: 0,
+            page_nodes: Vec::new(),
+            dirty: Vec::new(),
+        };
         s.new_node();
         s
     }
 
     /// A new empty table outside the tree.
     pub fn new_node(&mut self) -> NodeId {
-        let node = Some(Node { map: Map::default(), border: 0, parent: None, indices: Vec::new() });
-        match self.free.pop() {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        self.new_node_with_pid(pid)
+    }
+
+    /// `new_node` with a given persistent id (loading pages).
+    fn new_node_with_pid(&mut self, pid: u64) -> NodeId {
+        let node = Some(Node { map: Map::default(), pid, border: 0, parent: None, indices: Vec::new() });
+        let id = match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize].node = node;
                 id
@@ -144,6 +176,32 @@ impl Store {
             None => {
                 self.slots.push(Slot { gen: 0, node });
                 (self.slots.len() - 1) as NodeId
+            }
+        };
+        let page = (pid / PAGE_NODES) as usize;
+        if self.page_nodes.len() <= page {
+            self.page_nodes.resize_with(page + 1, Vec::new);
+        }
+        self.page_nodes[page].push(id);
+        id
+    }
+
+    /// Marks the page of `node` as changed.
+    fn touch(&mut self, node: NodeId) {
+        if let Some(n) = self.node(node) {
+            let page = n.pid / PAGE_NODES;
+            if self.dirty.last() != Some(&page) {
+                self.dirty.push(page);
+                // Repeats are dropped now and then, so that the list stays within twice
+                // the number of pages even when nobody takes it.
+                if self.dirty.len() >= 64 && self.dirty.len() > 2 * self.page_nodes.len() {
+                    let d = core::mem::take(&mut self.dirty);
+                    for i in sort::order(d.len(), usize::MAX, &|a, b| d[a].cmp(&d[b])) {
+                        if self.dirty.last() != Some(&d[i as usize]) {
+                            self.dirty.push(d[i as usize]);
+                        }
+                    }
+                }
             }
         }
     }
@@ -308,6 +366,7 @@ impl Store {
 
     /// Writes without checks or records (also the rollback path); returns the old value.
     fn apply(&mut self, node: NodeId, key: Key, value: Option<Value>, effects: Vec<Effect>) -> Option<Value> {
+        self.touch(node);
         for e in effects {
             if let Some(ix) = self.node_mut(e.node).and_then(|n| n.indices.get_mut(e.index)) {
                 if let Some(o) = &e.old {
@@ -320,6 +379,7 @@ impl Store {
         }
         if let Some(Value::Table(c)) = &value {
             let c = *c;
+            self.touch(c);
             if let Some(child) = self.node_mut(c) {
                 child.parent = Some((node, key.clone()));
             }
@@ -338,7 +398,9 @@ impl Store {
             }
         }
         if let Some(Value::Table(c)) = &old {
-            if let Some(child) = self.node_mut(*c) {
+            let c = *c;
+            self.touch(c);
+            if let Some(child) = self.node_mut(c) {
                 child.parent = None;
             }
         }
@@ -378,10 +440,16 @@ impl Store {
 
     /// Frees a table and every table below it (recursion bounded by the depth limit).
     fn free_tree(&mut self, id: NodeId) {
+        self.touch(id);
         let Some(slot) = self.slots.get_mut(id as usize) else { return };
         let Some(mut node) = slot.node.take() else { return };
         slot.gen = slot.gen.wrapping_add(1);
         self.free.push(id);
+        if let Some(list) = self.page_nodes.get_mut((node.pid / PAGE_NODES) as usize) {
+            if let Some(i) = list.iter().position(|&x| x == id) {
+                list.swap_remove(i);
+            }
+        }
         for (_, v) in node.map.drain() {
             if let Value::Table(c) = v {
                 self.free_tree(c);
@@ -408,11 +476,13 @@ impl Store {
                     self.free_value(new);
                 }
                 Some(Undo::IndexCreated { node, field }) => {
+                    self.touch(node);
                     if let Some(n) = self.node_mut(node) {
                         n.indices.retain(|i| i.field != field);
                     }
                 }
                 Some(Undo::IndexDropped { node, index }) => {
+                    self.touch(node);
                     if let Some(n) = self.node_mut(node) {
                         n.indices.push(index);
                     }
@@ -493,6 +563,7 @@ impl Store {
             }
         }
         self.node_mut(node).ok_or(StoreError::Gone)?.indices.push(ix);
+        self.touch(node);
         self.undo.push(Undo::IndexCreated { node, field: field.clone() });
         self.changes.push((node, gen, field, ChangeKind::IndexCreated { hash, unique }));
         Ok(())
@@ -505,6 +576,7 @@ impl Store {
         let Some(n) = slot.node.as_mut() else { return false };
         let Some(i) = n.indices.iter().position(|ix| &ix.field == field) else { return false };
         let index = n.indices.remove(i);
+        self.touch(node);
         self.undo.push(Undo::IndexDropped { node, index });
         self.changes.push((node, gen, field.clone(), ChangeKind::IndexDropped));
         true

@@ -42,7 +42,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn u64(&mut self) -> Result<u64, StoreError> {
+    pub fn u64(&mut self) -> Result<u64, StoreError> {
         let b = self.take(8)?;
         let mut a = [0; 8];
         a.copy_from_slice(b);

@@ -1,0 +1,286 @@
+//! pages.rs: the store as storage pages, for persistence (issue 5). Every node has a
+//! persistent id (`pid`, never reused; the root is 0) and lives in page `pid / PAGE_NODES`,
+//! so the tables made by one batch share a few pages. A page holds the records of its live
+//! nodes; a node's record names its parent and its key there (a parent does not list its
+//! children, so adding a record to a big table rewrites only the new record's page). Every
+//! write marks its pages; `take_pages` gives the pages changed since the last call, to be
+//! written in one storage transaction; `load_pages` rebuilds the store from all of them.
+//!
+//! Page (all integers little-endian):
+//!
+//! | bytes | what |
+//! | --- | --- |
+//! | 4 | magic `CuPg` |
+//! | 1 | format version (1) |
+//! | 3 | zero |
+//! | 4 | Adler-32 of the body |
+//! | 4 | body length |
+//! | body | `u32` record count, then the records in pid order |
+//!
+//! Record: `u64` pid, `u64` parent pid (`u64::MAX` for the root), the key in the parent (a
+//! wire key: tags 1–5 of docs/ARCHITECTURE.md "Wire values"; nil for the root), `u32` entry
+//! count, entries (a wire key, then a value: a wire scalar, tags 1–5, floats as stored, NaN
+//! included; or a blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes),
+//! `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2 hash, `u8` 1 if
+//! unique). Child tables are not entries: each child's record points to its parent.
+
+use super::wire::{put_key, put_u32, Reader};
+use super::{sort, Key, Node, NodeId, Store, StoreError, Value, MAX_DEPTH, PAGE_NODES, ROOT};
+use crate::wire::{TAG_FLOAT, TAG_NIL};
+use alloc::vec::Vec;
+
+pub const MAGIC: [u8; 4] = *b"CuPg";
+pub const VERSION: u8 = 1;
+const HEADER: usize = 16;
+const TAG_BLOB: u8 = 10;
+const NO_PARENT: u64 = u64::MAX;
+const CORRUPT: StoreError = StoreError::Corrupt;
+
+/// A node's record as read from a page.
+struct Record {
+    pid: u64,
+    parent: u64,
+    key: Option<Key>,
+    entries: Vec<(Key, Value)>,
+    indices: Vec<(Key, bool, bool)>,
+}
+
+impl Store {
+    /// The pages changed since the last call, each once: (page number, its bytes, or None
+    /// when no node lives there any more). Call it between transactions.
+    pub fn take_pages(&mut self) -> Vec<(u64, Option<Vec<u8>>)> {
+        let dirty = core::mem::take(&mut self.dirty);
+        let mut pages = Vec::new();
+        for i in sort::order(dirty.len(), usize::MAX, &|a, b| dirty[a].cmp(&dirty[b])) {
+            let p = dirty[i as usize];
+            if pages.last().map(|x: &(u64, _)| x.0) != Some(p) {
+                pages.push((p, None));
+            }
+        }
+        for (p, bytes) in &mut pages {
+            *bytes = self.encode_page(*p);
+        }
+        pages
+    }
+
+    /// The nodes of `page` that are in the tree, in pid order.
+    fn page_members(&self, page: u64) -> Vec<&Node> {
+        let ids = self.page_nodes.get(page as usize).map_or(&[][..], |v| &v[..]);
+        let mut nodes: Vec<&Node> = ids.iter().filter(|&&id| self.resolve(self.handle(id)).is_some()).filter_map(|&id| self.node(id)).collect();
+        let ord = sort::order(nodes.len(), usize::MAX, &|a, b| nodes[a].pid.cmp(&nodes[b].pid));
+        let sorted = ord.iter().map(|&i| nodes[i as usize]).collect();
+        nodes.clear();
+        sorted
+    }
+
+    fn encode_page(&self, page: u64) -> Option<Vec<u8>> {
+        let nodes = self.page_members(page);
+        if nodes.is_empty() {
+            return None;
+        }
+        let mut body = Vec::new();
+        put_u32(&mut body, nodes.len() as u32);
+        for n in nodes {
+            body.extend_from_slice(&n.pid.to_le_bytes());
+            match &n.parent {
+                Some((p, k)) => {
+                    body.extend_from_slice(&self.node(*p).map_or(NO_PARENT, |p| p.pid).to_le_bytes());
+                    put_key(&mut body, k);
+                }
+                None => {
+                    body.extend_from_slice(&NO_PARENT.to_le_bytes());
+                    body.push(TAG_NIL);
+                }
+            }
+            let at = body.len();
+            put_u32(&mut body, 0);
+            let mut count = 0u32;
+            for (k, v) in n.map.iter() {
+                match v {
+                    Value::Table(_) => continue,
+                    Value::Key(s) => {
+                        put_key(&mut body, k);
+                        put_key(&mut body, s);
+                    }
+                    Value::Blob(b) => {
+                        put_key(&mut body, k);
+                        body.extend_from_slice(&[TAG_BLOB, b.func as u8]);
+                        put_u32(&mut body, b.bytes.len() as u32);
+                        body.extend_from_slice(&b.bytes);
+                    }
+                }
+                count += 1;
+            }
+            body[at..at + 4].copy_from_slice(&count.to_le_bytes());
+            body.push(n.indices.len() as u8);
+            for ix in &n.indices {
+                put_key(&mut body, &ix.field);
+                body.extend_from_slice(&[1 + ix.is_hash() as u8, ix.unique as u8]);
+            }
+        }
+        let mut out = Vec::with_capacity(HEADER + body.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&[VERSION, 0, 0, 0]);
+        out.extend_from_slice(&crate::codec::adler32(&body).to_le_bytes());
+        put_u32(&mut out, body.len() as u32);
+        out.extend_from_slice(&body);
+        Some(out)
+    }
+
+    /// Replaces the whole store with the one the pages describe (all of them, as written by
+    /// `take_pages`). Damaged or inconsistent pages are an error, and leave the store empty.
+    /// Handles of the old tables go stale (their slots are freed, generations bumped).
+    pub fn load_pages(&mut self, pages: &[(u64, &[u8])]) -> Result<(), StoreError> {
+        self.clear();
+        let mut made = Vec::new();
+        let r = self.load(pages, &mut made);
+        if r.is_err() {
+            for id in made {
+                self.free_tree(id);
+            }
+            self.clear();
+        }
+        self.undo.clear();
+        self.changes.clear();
+        self.dirty.clear();
+        r
+    }
+
+    /// Empties the store (the root stays, as node 0).
+    fn clear(&mut self) {
+        let children: Vec<NodeId> = self.node(ROOT).map_or(Vec::new(), |n| n.map.iter().filter_map(|(_, v)| if let Value::Table(c) = v { Some(*c) } else { None }).collect());
+        for c in children {
+            self.free_tree(c);
+        }
+        if let Some(root) = self.node_mut(ROOT) {
+            root.map = Default::default();
+            root.border = 0;
+            root.indices.clear();
+        }
+        self.undo.clear();
+        self.changes.clear();
+    }
+
+    fn load(&mut self, pages: &[(u64, &[u8])], made: &mut Vec<NodeId>) -> Result<(), StoreError> {
+        let mut records = Vec::new();
+        for &(page, bytes) in pages {
+            read_page(page, bytes, self, &mut records)?;
+        }
+        let ord = sort::order(records.len(), usize::MAX, &|a, b| records[a].pid.cmp(&records[b].pid));
+        let records: Vec<Record> = {
+            let mut slots: Vec<Option<Record>> = records.into_iter().map(Some).collect();
+            ord.iter().filter_map(|&i| slots[i as usize].take()).collect()
+        };
+        if records.windows(2).any(|w| w[0].pid == w[1].pid) {
+            return Err(CORRUPT);
+        }
+        // Nodes first (the root is node 0, pid 0), then the links, then the entries.
+        let mut ids = Vec::with_capacity(records.len());
+        for r in &records {
+            let root = r.pid == 0;
+            if root != (r.parent == NO_PARENT) || root != r.key.is_none() {
+                return Err(CORRUPT);
+            }
+            let id = if root { ROOT } else { self.new_node_with_pid(r.pid) };
+            if !root {
+                made.push(id);
+            }
+            ids.push(id);
+        }
+        let find = |pid: u64| records.binary_search_by(|r| r.pid.cmp(&pid)).ok();
+        for (i, r) in records.iter().enumerate() {
+            if let Some(k) = &r.key {
+                let p = ids[find(r.parent).ok_or(CORRUPT)?];
+                if self.get(p, k).is_some() {
+                    return Err(CORRUPT);
+                }
+                self.apply(p, k.clone(), Some(Value::Table(ids[i])), Vec::new());
+            }
+        }
+        // Every node reaches the root within the depth limit (no cycles).
+        for &id in &ids {
+            let mut at = id;
+            let mut steps = 0;
+            while at != ROOT {
+                at = self.node(at).and_then(|n| n.parent.as_ref()).ok_or(CORRUPT)?.0;
+                steps += 1;
+                if steps > MAX_DEPTH {
+                    return Err(CORRUPT);
+                }
+            }
+        }
+        // Indices last, once every record holds its fields.
+        let mut indices = Vec::new();
+        for (i, r) in records.into_iter().enumerate() {
+            for (k, v) in r.entries {
+                if self.get(ids[i], &k).is_some() {
+                    return Err(CORRUPT);
+                }
+                self.apply(ids[i], k, Some(v), Vec::new());
+            }
+            indices.extend(r.indices.into_iter().map(|ix| (ids[i], ix)));
+            self.next_pid = self.next_pid.max(r.pid + 1);
+        }
+        for (id, (field, hash, unique)) in indices {
+            self.create_index(id, field, hash, unique).map_err(|_| CORRUPT)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads one page's records into `out` (blobs become values of `store`).
+fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) -> Result<(), StoreError> {
+    let head = bytes.get(..HEADER).ok_or(CORRUPT)?;
+    let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let body = &bytes[HEADER..];
+    if head[..4] != MAGIC || head[4] != VERSION || u32_at(12) as usize != body.len() || u32_at(8) != crate::codec::adler32(body) {
+        return Err(CORRUPT);
+    }
+    let mut r = Reader::new(body);
+    let bad = |_| CORRUPT;
+    for _ in 0..r.u32().map_err(bad)? {
+        let pid = r.u64().map_err(bad)?;
+        let parent = r.u64().map_err(bad)?;
+        if pid / PAGE_NODES != page {
+            return Err(CORRUPT);
+        }
+        let key = if r.bytes.get(r.pos) == Some(&TAG_NIL) {
+            r.pos += 1;
+            None
+        } else {
+            Some(r.key().map_err(bad)?)
+        };
+        let mut rec = Record { pid, parent, key, entries: Vec::new(), indices: Vec::new() };
+        for _ in 0..r.u32().map_err(bad)? {
+            let k = r.key().map_err(bad)?;
+            let v = match r.bytes.get(r.pos) {
+                Some(&TAG_FLOAT) => {
+                    r.pos += 1;
+                    Value::Key(Key::Float(f64::from_bits(r.u64().map_err(bad)?)))
+                }
+                Some(&TAG_BLOB) => {
+                    r.pos += 1;
+                    let func = r.u8().map_err(bad)? == 1;
+                    let n = r.u32().map_err(bad)? as usize;
+                    store.blob(r.take(n).map_err(bad)?.into(), func)
+                }
+                _ => Value::Key(r.key().map_err(bad)?),
+            };
+            rec.entries.push((k, v));
+        }
+        for _ in 0..r.u8().map_err(bad)? {
+            let field = r.key().map_err(bad)?;
+            let kind = r.u8().map_err(bad)?;
+            let unique = r.u8().map_err(bad)?;
+            if !(1..=2).contains(&kind) || unique > 1 {
+                return Err(CORRUPT);
+            }
+            rec.indices.push((field, kind == 2, unique == 1));
+        }
+        out.push(rec);
+    }
+    if !r.done() {
+        return Err(CORRUPT);
+    }
+    Ok(())
+}
