@@ -23,6 +23,8 @@ const SUGGESTIONS = {
   UNIQUE_VIOLATION: 'Another record has this value in a unique index.',
   NOT_FOUND: 'Set the record before updating it.',
   INSTANCE_DEAD: AGAIN,
+  STORAGE_FAILED: 'The change was not saved and was undone; check the storage and retry.',
+  STORAGE_QUOTA: 'The storage is full: delete data or ask the browser for more space.',
   BATCH_FAILED: 'See failures.',
 };
 const CODES = Object.keys(SUGGESTIONS);
@@ -171,6 +173,38 @@ function bytesOf(bytes) {
 const isObject = (v) => v !== null && typeof v === 'object';
 const codecFlags = (o) => (o.keepDebugInfo ? 1 : 0) | (o.compress === false ? 2 : 0);
 
+// Storage adapters: { records: Map<key, Uint8Array> (all, at open), commit(puts, deletes,
+// { durability }) → Promise (atomic), close() }. Pages of the store are records "p<n>".
+const memoryDBs = new Map(); // name → records: a memory database lasts as long as the page
+function memoryStore(name) {
+  const records = (name != null && memoryDBs.get(name)) || new Map();
+  if (name != null) memoryDBs.set(name, records);
+  return {
+    records,
+    async commit(puts, deletes) {
+      for (const [k, v] of puts) records.set(k, v);
+      for (const k of deletes) records.delete(k);
+    },
+    async close() {},
+  };
+}
+
+// LOAD_PAGES request: u32 n, then (u64 page, u32 length, bytes) per page record.
+function pagesRequest(records) {
+  const pages = [...records].filter(([k]) => /^p\d+$/.test(k));
+  const size = pages.reduce((n, [, v]) => n + 12 + v.length, 4);
+  const out = new Uint8Array(size), view = new DataView(out.buffer);
+  let p = 4;
+  view.setUint32(0, pages.length, true);
+  for (const [k, v] of pages) {
+    view.setBigUint64(p, BigInt(k.slice(1)), true);
+    view.setUint32(p + 8, v.length, true);
+    out.set(v, p + 12);
+    p += 12 + v.length;
+  }
+  return out;
+}
+
 // Compiles the module, once per URL.
 function load(wasm) {
   if (wasm instanceof WebAssembly.Module) return wasm;
@@ -251,18 +285,26 @@ export class CuWASM {
   #dead = null; // why the instance is unusable
   #closed = false;
   #queue = Promise.resolve();
+  #store; // the storage adapter
+  #durability;
 
   // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage (README).
   static async init(options = {}) {
     if (!isObject(options)) throw bad('options must be an object');
     const {
       heapSize = 524288, instructionLimit = 1e9, onPrint = (text) => console.log(text),
-      wasm = new URL('./dist/cu.wasm', import.meta.url), storage = 'memory',
+      wasm = new URL('./dist/cu.wasm', import.meta.url), storage = 'memory', name, durability = 'strict',
     } = options;
     if (!(Number.isInteger(heapSize) && heapSize > 0 && heapSize < 2 ** 32)) throw bad('bad heapSize');
     if (!(instructionLimit >= 0) || typeof instructionLimit != 'number') throw bad('bad instructionLimit');
     if (typeof onPrint != 'function') throw bad('bad onPrint');
-    if (storage !== 'memory') throw bad('unknown storage: ' + storage);
+    let store;
+    if (storage === 'memory') store = memoryStore(name == null ? name : String(name)); // no name: private
+    else if (storage === 'file') {
+      const m = './file-store.js'; // a variable, so bundlers leave it alone
+      store = await (await import(/* @vite-ignore */ m)).fileStore(process.cwd(), String(name ?? 'cu'));
+    } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
+    else throw bad('unknown storage: ' + storage);
     let module;
     try {
       module = await load(wasm);
@@ -293,6 +335,9 @@ export class CuWASM {
     const [lo, hi] = crypto.getRandomValues(new Uint32Array(2));
     const status = lua.#x.cu_init(heapSize, instructionLimit == Infinity ? 0 : instructionLimit, lo, hi);
     if (status < 0) throw lua.#error(status, lua.#pull());
+    lua.#store = store;
+    lua.#durability = durability;
+    if (store.records.size) lua.#call(22, pagesRequest(store.records));
     return lua;
   }
 
@@ -438,9 +483,10 @@ export class CuWASM {
   close() {
     if (!this.#closed) {
       this.#closed = true;
-      this.#queue = this.#queue.then(() => {
+      this.#queue = this.#queue.then(async () => {
         try { this.#x.cu_close(); } catch {}
         this.#dead ||= 'closed';
+        await this.#store?.close();
       });
     }
     return this.#queue;
@@ -460,7 +506,11 @@ export class CuWASM {
 
   #run(f) {
     if (this.#dead || this.#closed) return Promise.reject(this.#deadError());
-    const result = this.#queue.then(f);
+    const result = this.#queue.then(async () => {
+      const r = await f();
+      await this.#save();
+      return r;
+    });
     this.#queue = result.catch(() => {});
     return result;
   }
@@ -471,6 +521,23 @@ export class CuWASM {
     stack = [];
     write();
     return this.#enqueue(op, wb.slice(0, wp));
+  }
+
+  // Writes the pages the last call changed, in one storage commit. If that fails, the
+  // instance goes back to what storage holds, and the call fails.
+  async #save() {
+    const v = this.#call(21), puts = [], deletes = [];
+    // (A page that happens to be valid UTF-8 was decoded as text: encode it back.)
+    const raw = (b) => (typeof b == 'string' ? encoder.encode(b) : b);
+    for (let i = 0; i < v.length; i += 2) v[i + 1] != null ? puts.push(['p' + v[i], raw(v[i + 1])]) : deletes.push('p' + v[i]);
+    if (!puts.length && !deletes.length) return;
+    try {
+      await this.#store.commit(puts, deletes, { durability: this.#durability });
+    } catch (e) {
+      this.#call(22, pagesRequest(this.#store.records));
+      this.#call(21);
+      throw new CuError(e?.name == 'QuotaExceededError' || e?.code == 'ENOSPC' ? 'STORAGE_QUOTA' : 'STORAGE_FAILED', 'storage: ' + (e?.message || e));
+    }
   }
 
   #mem() {

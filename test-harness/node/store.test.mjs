@@ -45,7 +45,8 @@ async function capture(fn) {
     const exports = {
       ...x,
       cu_push: (n) => (pending.push(...new Uint8Array(x.memory.buffer, x.cu_buffer(), n)), x.cu_push(n)),
-      cu_call: (op) => (op >= 9 && sent.push([op, Uint8Array.from(pending)]), (pending.length = 0), x.cu_call(op)),
+      // (Ops 21/22 are the storage layer's page saves and loads, after every call.)
+      cu_call: (op) => (op >= 9 && op < 21 && sent.push([op, Uint8Array.from(pending)]), (pending.length = 0), x.cu_call(op)),
     };
     return { exports };
   }, async () => { l = await newLua(); });
@@ -355,7 +356,7 @@ async function canned(replies, fn) {
       cu_call: (op) => {
         const request = Uint8Array.from(pending);
         pending = [];
-        if (op < 9) return (fake = null), x.cu_call(op);
+        if (op < 9 || op >= 21) return (fake = null), x.cu_call(op);
         const r = replies[op];
         const [status, values] = typeof r == 'function' ? r(request) : r;
         fake = reply(values);

@@ -1,0 +1,73 @@
+// storage.test.mjs: external tables saved through a storage adapter after every call and
+// restored at init (issue 5, in progress): the memory store, the Node file store, a store
+// that fails (the change is undone and the call fails with STORAGE_*), damaged pages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newLua, rejectsWith } from './helpers.mjs';
+import { fileStore } from '../../file-store.js';
+
+test('memory store: a second instance of the same name continues where the first left off', async () => {
+  const a = await newLua({ storage: 'memory', name: 'mem-1' });
+  await a.compute('local n = 0 Memory.counter = function() n = n + 1 return n end');
+  assert.equal(await a.compute('return Memory.counter()'), 1);
+  await a.batchTableOperations(Array.from({ length: 500 }, (_, i) => ({ type: 'set', table: 'users', key: 'u' + i, value: { age: i % 50 } })));
+  await a.createIndex('users', 'age');
+  await a.close();
+  const b = await newLua({ storage: 'memory', name: 'mem-1' });
+  assert.equal(await b.compute('return Memory.counter()'), 2);
+  assert.equal(await b.count('users'), 500);
+  assert.equal((await b.queryTable('users', { field: 'age', operator: '=', value: 7, explain: true })).type, 'btree');
+  assert.equal((await b.queryTable('users', { field: 'age', operator: '=', value: 7 })).length, 10);
+  const c = await newLua({ storage: 'memory', name: 'mem-other' });
+  assert.equal(await c.count('users'), 0, 'other names are other databases');
+  b.close();
+  c.close();
+});
+
+test('file store: data and a closure survive closing and reopening', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-storage-'));
+  try {
+    const a = await newLua({ storage: await fileStore(dir, 'db') });
+    await a.compute('local n = 10 Memory.next = function() n = n + 1 return n end Memory.cfg = { theme = "dark" }');
+    assert.equal(await a.compute('return Memory.next()'), 11);
+    await a.close();
+    const b = await newLua({ storage: await fileStore(dir, 'db') });
+    assert.equal(await b.compute('return Memory.next() .. Memory.cfg.theme'), '12dark');
+    await b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failing store: the call fails with STORAGE_QUOTA / STORAGE_FAILED and its change is undone', async () => {
+  const records = new Map();
+  let fail = null;
+  const store = {
+    records,
+    async commit(puts, deletes) {
+      if (fail) throw fail;
+      for (const [k, v] of puts) records.set(k, v);
+      for (const k of deletes) records.delete(k);
+    },
+    async close() {},
+  };
+  const lua = await newLua({ storage: store });
+  await lua.compute('Memory.a = 1');
+  fail = Object.assign(new Error('quota'), { name: 'QuotaExceededError' });
+  await rejectsWith(lua.compute('Memory.a = 2 Memory.b = 3'), 'STORAGE_QUOTA');
+  fail = new Error('disk gone');
+  await rejectsWith(lua.setValue('t', 'k', 1), 'STORAGE_FAILED');
+  fail = null;
+  assert.deepEqual(await lua.computeAll('return Memory.a, Memory.b, Memory.t'), [1, null, null]);
+  await lua.compute('Memory.c = 4');
+  assert.equal(await lua.compute('return Memory.a + Memory.c'), 5);
+  lua.close();
+});
+
+test('damaged pages in storage are refused at init with BAD_DATA', async () => {
+  const records = new Map([['p0', new Uint8Array([1, 2, 3])]]);
+  await rejectsWith(newLua({ storage: { records, async commit() {}, async close() {} } }), 'BAD_DATA');
+});
