@@ -71,3 +71,28 @@ test('damaged pages in storage are refused at init with BAD_DATA', async () => {
   const records = new Map([['p0', new Uint8Array([1, 2, 3])]]);
   await rejectsWith(newLua({ storage: { records, async commit() {}, async close() {} } }), 'BAD_DATA');
 });
+
+test('file store: a process killed mid-batch leaves every batch whole or absent', async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'cu-crash-'));
+  const writer = new URL('./fixtures/storage-writer.mjs', import.meta.url).pathname;
+  try {
+    for (let round = 0; round < 6; round++) {
+      const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((resolve, reject) => {
+        child.stdout.once('data', resolve);
+        child.on('exit', (code) => reject(new Error('writer exited with ' + code)));
+      });
+      await new Promise((r) => setTimeout(r, 20 + round * 37));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const lua = await newLua({ storage: await fileStore(dir, 'crash') });
+      const values = await lua.compute("local seen = {} for k, r in pairs(Memory.users) do seen[r.v] = (seen[r.v] or 0) + 1 end local out = {} for v, n in pairs(seen) do out[#out + 1] = v .. ':' .. n end return table.concat(out, ' ')");
+      // One batch value for all 1,000 records: never a mix of two batches.
+      assert.match(values, /^\d+:1000$/, `round ${round}: ${values}`);
+      await lua.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
