@@ -479,6 +479,25 @@ export class CuWASM {
     return query.explain ? v[0] : query.count ? v[1] : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value }), 2), 'cursor', { value: v[1] });
   }
 
+  // Resolves when every call made so far has run and been saved (saveState: the same, as
+  // in Cu 2.x).
+  flush() {
+    return this.#run(() => {});
+  }
+
+  saveState() {
+    return this.flush();
+  }
+
+  // Reads the external tables again from storage (another tab or process may have written).
+  loadState() {
+    return this.#run(async () => {
+      await this.#store.reload?.();
+      this.#call(22, pagesRequest(this.#store.records));
+      this.#call(21);
+    });
+  }
+
   // Frees the state after pending calls; later calls reject with INSTANCE_DEAD.
   close() {
     if (!this.#closed) {

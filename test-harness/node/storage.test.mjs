@@ -96,3 +96,39 @@ test('file store: a process killed mid-batch leaves every batch whole or absent'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('flush, saveState and loadState', async () => {
+  const records = new Map();
+  let slow = null;
+  const store = {
+    records,
+    async commit(puts, deletes) {
+      await slow;
+      for (const [k, v] of puts) records.set(k, v);
+      for (const k of deletes) records.delete(k);
+    },
+    async reload() {},
+    async close() {},
+  };
+  const lua = await newLua({ storage: store });
+  let release;
+  slow = new Promise((r) => (release = r));
+  const write = lua.compute('Memory.x = 1');
+  let flushed = false;
+  const f = lua.flush().then(() => (flushed = true));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(flushed, false, 'flush waits for the pending save');
+  release();
+  await write;
+  await f;
+  assert.ok(records.size > 0);
+  await lua.saveState();
+  // Another writer changes storage: loadState brings it in.
+  const other = await newLua({ storage: { records: new Map(records), async commit(p, d) { for (const [k, v] of p) records.set(k, v); for (const k of d) records.delete(k); }, async close() {} } });
+  await other.compute('Memory.x = 2');
+  assert.equal(await lua.compute('return Memory.x'), 1);
+  await lua.loadState();
+  assert.equal(await lua.compute('return Memory.x'), 2);
+  lua.close();
+  other.close();
+});
