@@ -287,6 +287,7 @@ export class CuWASM {
   #queue = Promise.resolve();
   #store; // the storage adapter
   #durability;
+  #seen; // the storage version this instance holds (versioned adapters)
 
   // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage (README).
   static async init(options = {}) {
@@ -525,11 +526,14 @@ export class CuWASM {
 
   #run(f) {
     if (this.#dead || this.#closed) return Promise.reject(this.#deadError());
-    const result = this.#queue.then(async () => {
+    const step = async () => {
+      await this.#sync();
       const r = await f();
       await this.#save();
       return r;
-    });
+    };
+    // Several tabs (or processes) on one database: one call at a time across them all.
+    const result = this.#queue.then(() => (this.#store.lock ? this.#store.lock(step) : step()));
     this.#queue = result.catch(() => {});
     return result;
   }
@@ -542,6 +546,20 @@ export class CuWASM {
     return this.#enqueue(op, wb.slice(0, wp));
   }
 
+  // Another tab or process committed since this instance last saw storage (its version
+  // moved): read storage again first.
+  async #sync() {
+    const v = await this.#store.version?.();
+    if (v !== this.#seen) {
+      if (this.#seen !== undefined) {
+        await this.#store.reload?.();
+        this.#call(22, pagesRequest(this.#store.records));
+        this.#call(21);
+      }
+      this.#seen = v;
+    }
+  }
+
   // Writes the pages the last call changed, in one storage commit. If that fails, the
   // instance goes back to what storage holds, and the call fails.
   async #save() {
@@ -551,7 +569,8 @@ export class CuWASM {
     for (let i = 0; i < v.length; i += 2) v[i + 1] != null ? puts.push(['p' + v[i], raw(v[i + 1])]) : deletes.push('p' + v[i]);
     if (!puts.length && !deletes.length) return;
     try {
-      await this.#store.commit(puts, deletes, { durability: this.#durability });
+      const v = await this.#store.commit(puts, deletes, { durability: this.#durability });
+      if (v !== undefined) this.#seen = v;
     } catch (e) {
       this.#call(22, pagesRequest(this.#store.records));
       this.#call(21);

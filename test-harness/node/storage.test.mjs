@@ -132,3 +132,33 @@ test('flush, saveState and loadState', async () => {
   lua.close();
   other.close();
 });
+
+test('two instances on one versioned store see each other\'s commits and lose no update', async () => {
+  // A shared store with a version and a lock, as idb.js gives tabs.
+  const records = new Map();
+  let version = 0, chain = Promise.resolve();
+  const shared = () => ({
+    records: new Map(records),
+    async commit(puts, deletes) {
+      for (const [k, v] of puts) records.set(k, v);
+      for (const k of deletes) records.delete(k);
+      this.records = new Map(records);
+      return ++version;
+    },
+    async reload() { this.records = new Map(records); },
+    async version() { return version; },
+    lock(fn) { const r = chain.then(fn); chain = r.catch(() => {}); return r; },
+    async close() {},
+  });
+  const a = await newLua({ storage: shared() });
+  const b = await newLua({ storage: shared() });
+  await a.compute('Memory.n = 0');
+  // Interleaved increments from both: every one counts.
+  const incs = [];
+  for (let i = 0; i < 20; i++) incs.push((i % 2 ? a : b).compute('Memory.n = (Memory.n or 0) + 1'));
+  await Promise.all(incs);
+  assert.equal(await a.compute('return Memory.n'), 20);
+  assert.equal(await b.compute('return Memory.n'), 20);
+  a.close();
+  b.close();
+});
