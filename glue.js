@@ -563,10 +563,14 @@ export class CuWASM {
   // Writes the pages the last call changed, in one storage commit. If that fails, the
   // instance goes back to what storage holds, and the call fails.
   async #save() {
-    const v = this.#call(21), puts = [], deletes = [];
-    // (A page that happens to be valid UTF-8 was decoded as text: encode it back.)
-    const raw = (b) => (typeof b == 'string' ? encoder.encode(b) : b);
-    for (let i = 0; i < v.length; i += 2) v[i + 1] != null ? puts.push(['p' + v[i], raw(v[i + 1])]) : deletes.push('p' + v[i]);
+    // The reply (raw: pages are bytes): u32 2n, then (int page, string bytes | nil) pairs.
+    const r = this.#call(21, undefined, null, true), view = new DataView(r.buffer, r.byteOffset, r.length), puts = [], deletes = [];
+    for (let i = view.getUint32(0, true) / 2, p = 4, n; i--; ) {
+      const page = 'p' + view.getBigInt64(p + 1, true);
+      p += 9;
+      if (r[p++] != 5) deletes.push(page);
+      else puts.push([page, r.slice(p + 4, (p += 4 + (n = view.getUint32(p, true))))]);
+    }
     if (!puts.length && !deletes.length) return;
     try {
       const v = await this.#store.commit(puts, deletes, { durability: this.#durability });
