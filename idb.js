@@ -17,8 +17,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
       const r = indexedDB.open('cu:' + name, 1);
       r.onupgradeneeded = () => r.result.createObjectStore(S);
       const d = await req(r);
-      d.onclose = () => db == d && (db = null);
-      d.onversionchange = () => (d.close(), db == d && (db = null));
+      d.onclose = d.onversionchange = () => (d.close(), db == d && (db = null));
       db = d;
     }
     return db;
@@ -37,19 +36,17 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
       t = await tx();
     }
     const o = t.objectStore(S);
-    const done = new Promise((ok, no) => {
-      t.oncomplete = ok;
-      t.onabort = () => no(t.error || new DOMException('idb: aborted', 'AbortError'));
-    });
     try {
       for (const [k, v] of puts) o.put(v, k);
       for (const k of deletes) o.delete(k);
     } catch (e) {
-      done.catch(() => {});
-      try { t.abort(); } catch {}
+      t.abort();
       throw e;
     }
-    await done;
+    await new Promise((ok, no) => {
+      t.oncomplete = ok;
+      t.onabort = () => no(t.error || new DOMException('idb: aborted', 'AbortError'));
+    });
     for (const [k, v] of puts) records.set(k, v);
     for (const k of deletes) records.delete(k);
   };

@@ -208,6 +208,33 @@ test('idb.js: bad durability, serialized commits, exact-size values, reopen afte
   }
 });
 
+test('idb.js: a connection the browser closed (site data cleared) reopens at the next commit', async () => {
+  const { context, page } = await launch(newProfile());
+  try {
+    await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      window.s = await indexedDBStore('fc');
+      await window.s.commit([['a', new Uint8Array([1])]], []);
+    });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(url).origin, storageTypes: 'indexeddb' });
+    const r = await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      // The first commit may meet the closing connection; the next one uses a new one.
+      const first = await window.s.commit([['b', new Uint8Array([2])]], []).then(() => 'ok', (e) => e.name);
+      await window.s.commit([['c', new Uint8Array([3])]], []);
+      await window.s.close();
+      const again = await indexedDBStore('fc');
+      return { first, keys: [...again.records.keys()].sort() };
+    });
+    console.log('# after clearing site data: first commit', r.first, '; keys', r.keys.join());
+    assert.ok(r.keys.includes('c'), JSON.stringify(r));
+    assert.ok(!r.keys.includes('a'), 'cleared');
+  } finally {
+    await context.close();
+  }
+});
+
 test('a failing commit (QuotaExceededError): STORAGE_QUOTA, the change undone, still working, absent after reload', async () => {
   const { context, page } = await launch(newProfile());
   try {
