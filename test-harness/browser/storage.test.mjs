@@ -279,24 +279,29 @@ async function spawnBrowser(profile) {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true, // its own process group: killed whole, like a crash
   });
-  const ws = await new Promise((resolve, reject) => {
-    let err = '';
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]);
-    });
-    proc.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${err}`)));
-  });
-  const browser = await chromium.connectOverCDP(ws);
-  const context = browser.contexts()[0];
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(url);
   const kill = () => {
     try { process.kill(-proc.pid, 'SIGKILL'); } catch {}
     return new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
   };
-  return { proc, browser, page, kill };
+  try {
+    const ws = await new Promise((resolve, reject) => {
+      let err = '';
+      proc.stderr.on('data', (d) => {
+        err += d;
+        const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      proc.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${err}`)));
+    });
+    const browser = await chromium.connectOverCDP(ws);
+    const context = browser.contexts()[0];
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(url);
+    return { proc, browser, page, kill };
+  } catch (e) {
+    await kill();
+    throw e;
+  }
 }
 
 test('crash atomicity: the browser killed during a 10,000-op batch keeps all of it or none', async () => {
