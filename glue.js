@@ -304,6 +304,10 @@ export class CuWASM {
     else if (storage === 'file') {
       const m = './file-store.js'; // a variable, so bundlers leave it alone
       store = await (await import(/* @vite-ignore */ m)).fileStore(process.cwd(), String(name ?? 'cu'));
+    } else if (storage === 'indexeddb') {
+      if (typeof indexedDB != 'object') throw bad('storage indexeddb: no IndexedDB here');
+      const m = new URL('./idb.js', import.meta.url).href;
+      store = await (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
     } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
     else throw bad('unknown storage: ' + storage);
     let module;

@@ -1,0 +1,357 @@
+// storage.test.mjs: CuWASM with storage 'indexeddb' (idb.js) in headless Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core, persistent profile), served by
+// scripts/serve.mjs on 127.0.0.1: data, a closure and an index survive a reload and a browser
+// restart; names are isolated; a failing commit is undone; a browser killed during a
+// 10,000-op batch leaves all of it or none.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+let server, url;
+const profiles = [];
+const pageErrors = [];
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install chromium\``);
+  }
+  if (!existsSync(join(ROOT, 'dist/cu.wasm'))) {
+    throw new Error('dist/cu.wasm is missing: build it first with `bash scripts/build.sh`');
+  }
+  server = spawn(process.execPath, [join(ROOT, 'scripts/serve.mjs')], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  url = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+      if (m) resolve(m[0]);
+    });
+    server.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}: ${out}`)));
+  });
+});
+
+after(async () => {
+  if (server && server.exitCode === null) server.kill();
+  for (const p of profiles) rmSync(p, { recursive: true, force: true });
+});
+
+function newProfile() {
+  const p = mkdtempSync(join(tmpdir(), 'cu-chromium-'));
+  profiles.push(p);
+  return p;
+}
+
+/** A persistent context on `profile` and its page at the server's root. */
+async function launch(profile) {
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(url) && !r.url().startsWith('data:')) pageErrors.push(`request outside the server: ${r.url()}`);
+  });
+  await page.goto(url);
+  return { context, page };
+}
+
+// Runs `body` (a function's source, given `CuWASM` and `arg`) in the page; CuError
+// rejections come back as { error: code }.
+const inPage = (page, body, arg) =>
+  page.evaluate(
+    async ([body, arg]) => {
+      const { CuWASM } = await import('/glue.js');
+      try {
+        return await new Function('CuWASM', 'arg', `return (async () => { ${body} })()`)(CuWASM, arg);
+      } catch (e) {
+        return { error: e.code || e.name, message: e.message };
+      }
+    },
+    [body, arg],
+  );
+
+test('a closure, 500 records and an index survive a reload and a browser restart', async () => {
+  const profile = newProfile();
+  let { context, page } = await launch(profile);
+  try {
+    const first = await inPage(page, `
+      const lua = await CuWASM.init({ storage: 'indexeddb', name: 't1' });
+      await lua.compute('local n = 0 Memory.counter = function() n = n + 1 return n end');
+      const c = await lua.compute('return Memory.counter()');
+      await lua.batchTableOperations(Array.from({ length: 500 }, (_, i) => ({ type: 'set', table: 'users', key: 'u' + i, value: { age: i % 50 } })));
+      await lua.createIndex('users', 'age');
+      await lua.close();
+      return c;`);
+    assert.equal(first, 1);
+
+    const check = `
+      const lua = await CuWASM.init({ storage: 'indexeddb', name: 't1' });
+      const r = {
+        counter: await lua.compute('return Memory.counter()'),
+        count: await lua.count('users'),
+        plan: (await lua.queryTable('users', { field: 'age', operator: '=', value: 7, explain: true })).type,
+        hits: (await lua.queryTable('users', { field: 'age', operator: '=', value: 7 })).length,
+      };
+      await lua.close();
+      return r;`;
+    await page.reload();
+    assert.deepEqual(await inPage(page, check), { counter: 2, count: 500, plan: 'btree', hits: 10 });
+
+    // The pages in IndexedDB itself: database 'cu:t1', object store 'pages', keys p<n>.
+    const raw = await page.evaluate(async () => {
+      const db = await new Promise((ok, no) => {
+        const r = indexedDB.open('cu:t1');
+        r.onsuccess = () => ok(r.result);
+        r.onerror = () => no(r.error);
+      });
+      const keys = await new Promise((ok) => {
+        const r = db.transaction('pages').objectStore('pages').getAllKeys();
+        r.onsuccess = () => ok(r.result);
+      });
+      db.close();
+      return { names: [...db.objectStoreNames], version: db.version, keys };
+    });
+    assert.deepEqual(raw.names, ['pages']);
+    assert.equal(raw.version, 1);
+    assert.ok(raw.keys.length > 0 && raw.keys.every((k) => /^p\d+$/.test(k)), JSON.stringify(raw.keys));
+
+    // The whole browser closed and started again on the same profile.
+    await context.close();
+    ({ context, page } = await launch(profile));
+    assert.deepEqual(await inPage(page, check), { counter: 3, count: 500, plan: 'btree', hits: 10 });
+
+    // Different names are different databases.
+    const other = await inPage(page, `
+      const lua = await CuWASM.init({ storage: 'indexeddb', name: 't2' });
+      const r = [await lua.count('users'), await lua.compute('return Memory.counter')];
+      await lua.setValue('users', 'only', { age: 1 });
+      await lua.close();
+      const t1 = await CuWASM.init({ storage: 'indexeddb', name: 't1' });
+      r.push(await t1.count('users'));
+      await t1.close();
+      return r;`);
+    assert.deepEqual(other, [0, null, 500]);
+
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'storage.png'), fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('idb.js: bad durability, serialized commits, exact-size values, reopen after versionchange', async () => {
+  const { context, page } = await launch(newProfile());
+  try {
+    const r = await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      const s = await indexedDBStore('raw');
+      const out = {};
+      out.bad = await s.commit([['a', new Uint8Array([1])]], [], { durability: 'fast' }).then(() => 'ok', (e) => e.name);
+      // Started together, applied in call order; a view stores only its own bytes.
+      const big = new Uint8Array(1000).fill(7);
+      await Promise.all([
+        s.commit([['a', new Uint8Array([1])], ['b', big.subarray(10, 13)], ['x', new Uint8Array([9])]], []),
+        s.commit([['a', new Uint8Array([2])]], ['x'], { durability: 'relaxed' }),
+        s.commit([['c', new Uint8Array([3])]], []),
+      ]);
+      out.records = Object.fromEntries([...s.records].map(([k, v]) => [k, [...v]]));
+      const raw = await new Promise((ok, no) => {
+        const q = indexedDB.open('cu:raw');
+        q.onerror = () => no(q.error);
+        q.onsuccess = () => {
+          const g = q.result.transaction('pages').objectStore('pages').get('b');
+          g.onsuccess = () => (q.result.close(), ok(g.result));
+        };
+      });
+      out.stored = [raw.constructor.name, raw.buffer.byteLength];
+      // Another connection deletes the database: ours closes itself (versionchange), and the
+      // next commit opens a new one.
+      await new Promise((ok, no) => {
+        const q = indexedDB.deleteDatabase('cu:raw');
+        q.onsuccess = ok;
+        q.onerror = () => no(q.error);
+        // (Chromium may fire 'blocked' even so; the deletion still waits for our close.)
+      });
+      const v = await s.commit([['d', new Uint8Array([4, 5])]], []).then(() => 'ok', (e) => e.name + ': ' + e.message);
+      out.afterUpgrade = v;
+      await s.close();
+      out.closed = await s.commit([['e', new Uint8Array(1)]], []).then(() => 'ok', (e) => e.name);
+      const again = await indexedDBStore('raw');
+      out.reopened = Object.fromEntries([...again.records].map(([k, v]) => [k, [...v]]));
+      await again.close();
+      return out;
+    });
+    assert.equal(r.bad, 'TypeError');
+    assert.deepEqual(r.records, { a: [2], b: [7, 7, 7], c: [3] });
+    assert.deepEqual(r.stored, ['Uint8Array', 3]);
+    assert.equal(r.afterUpgrade, 'ok');
+    assert.equal(r.closed, 'InvalidStateError');
+    assert.deepEqual(r.reopened, { d: [4, 5] }); // the deleted database's records are gone
+  } finally {
+    await context.close();
+  }
+});
+
+test('idb.js: a connection the browser closed (site data cleared) reopens at the next commit', async () => {
+  const { context, page } = await launch(newProfile());
+  try {
+    await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      window.s = await indexedDBStore('fc');
+      await window.s.commit([['a', new Uint8Array([1])]], []);
+    });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(url).origin, storageTypes: 'indexeddb' });
+    const r = await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      // The first commit may meet the closing connection; the next one uses a new one.
+      const first = await window.s.commit([['b', new Uint8Array([2])]], []).then(() => 'ok', (e) => e.name);
+      await window.s.commit([['c', new Uint8Array([3])]], []);
+      await window.s.close();
+      const again = await indexedDBStore('fc');
+      return { first, keys: [...again.records.keys()].sort() };
+    });
+    console.log('# after clearing site data: first commit', r.first, '; keys', r.keys.join());
+    assert.ok(r.keys.includes('c'), JSON.stringify(r));
+    assert.ok(!r.keys.includes('a'), 'cleared');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a failing commit (QuotaExceededError): STORAGE_QUOTA, the change undone, still working, absent after reload', async () => {
+  const { context, page } = await launch(newProfile());
+  try {
+    const r = await page.evaluate(async () => {
+      const { CuWASM } = await import('/glue.js');
+      const { indexedDBStore } = await import('/idb.js');
+      const store = await indexedDBStore('q');
+      const commit = store.commit;
+      let fail = false;
+      store.commit = (...a) => {
+        if (fail) return (fail = false), Promise.reject(new DOMException('quota', 'QuotaExceededError'));
+        return commit(...a);
+      };
+      const lua = await CuWASM.init({ storage: store });
+      await lua.compute('Memory.a = 1');
+      await lua.setValue('t', 'k', 'kept');
+      fail = true;
+      const err = await lua.compute('Memory.a = 2 Memory.b = 3').then(() => null, (e) => e.code);
+      const err2 = await lua.setValue('t', 'k2', 'x').then(() => null, (e) => e.code); // fails no more
+      const after = await lua.computeAll('return Memory.a, Memory.b');
+      await lua.compute('Memory.c = 4');
+      await lua.close();
+      return { err, err2, after };
+    });
+    assert.deepEqual(r, { err: 'STORAGE_QUOTA', err2: null, after: [1, null] });
+    await page.reload();
+    const back = await inPage(page, `
+      const lua = await CuWASM.init({ storage: 'indexeddb', name: 'q' });
+      const r = await lua.computeAll('return Memory.a, Memory.b, Memory.c');
+      r.push(await lua.getValue('t', 'k'), await lua.getValue('t', 'k2'));
+      await lua.close();
+      return r;`);
+    assert.deepEqual(back, [1, null, 4, 'kept', 'x']);
+  } finally {
+    await context.close();
+  }
+});
+
+// Chromium started by hand (so it can be killed), driven over CDP.
+async function spawnBrowser(profile) {
+  const proc = spawn(CHROMIUM, [...ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true, // its own process group: killed whole, like a crash
+  });
+  const kill = () => {
+    try { process.kill(-proc.pid, 'SIGKILL'); } catch {}
+    return new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
+  };
+  try {
+    const ws = await new Promise((resolve, reject) => {
+      let err = '';
+      proc.stderr.on('data', (d) => {
+        err += d;
+        const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      proc.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${err}`)));
+    });
+    const browser = await chromium.connectOverCDP(ws);
+    const context = browser.contexts()[0];
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(url);
+    return { proc, browser, page, kill };
+  } catch (e) {
+    await kill();
+    throw e;
+  }
+}
+
+test('crash atomicity: the browser killed during a 10,000-op batch keeps all of it or none', async () => {
+  const profile = newProfile();
+  // When to kill: as the batch starts (the Lua side is still running), as its commit starts,
+  // at times after the commit started (the IndexedDB transaction in flight or done), and
+  // once the batch resolved (durability 'strict': then it must all be there).
+  const trials = [['start', 0], ['commit', 0], ['commit', 15], ['commit', 40], ['commit', 100], ['commit', 300], ['resolved', 0]];
+  const seen = [], took = [];
+  for (const [when, delay] of trials) {
+    const name = `crash-${when}-${delay}`;
+    let b = await spawnBrowser(profile);
+    try {
+      const killed = new Promise((resolve) => {
+        b.page.on('console', (m) => {
+          if (m.text() === name + ':' + when) setTimeout(() => b.kill().then(resolve), delay);
+          if (m.text().startsWith('commit took')) took.push(m.text().slice(12));
+        });
+      });
+      await inPage(b.page, `
+        const { indexedDBStore } = await import('/idb.js');
+        const store = await indexedDBStore(arg);
+        const commit = store.commit;
+        store.commit = (...a) => (window.t0 && console.log(arg + ':commit'), (window.t0 = performance.now()), commit(...a));
+        const lua = await CuWASM.init({ storage: store, heapSize: 8 << 20 });
+        await lua.compute('Memory.before = "kept"');
+        console.log(arg + ':start');
+        window.t0 = 1; // from now on, the commit is the batch's
+        window.batch = lua.batchTableOperations(Array.from({ length: 10000 }, (_, i) => ({ type: 'set', table: 'big', key: 'k' + i, value: { i, pad: 'x'.repeat(20) } })))
+          .then(() => (console.log('commit took ' + Math.round(performance.now() - window.t0) + ' ms'), console.log(arg + ':resolved')));`, name).catch(() => {}); // the kill may come first
+      await killed;
+    } finally {
+      await b.kill();
+    }
+    b = await spawnBrowser(profile);
+    try {
+      const r = await inPage(b.page, `
+        const lua = await CuWASM.init({ storage: 'indexeddb', name: arg, heapSize: 8 << 20 });
+        const r = { count: await lua.count('big'), before: await lua.compute('return Memory.before') };
+        if (r.count) r.last = await lua.getValue('big', 'k9999');
+        await lua.close();
+        return r;`, name);
+      assert.equal(r.before, 'kept', name);
+      assert.ok(r.count === 0 || r.count === 10000, `${name}: ${r.count} records, a part of the batch`);
+      if (r.count) assert.deepEqual(r.last, { i: 9999, pad: 'x'.repeat(20) });
+      if (when == 'resolved') assert.equal(r.count, 10000, 'a resolved batch is durable');
+      seen.push(`${when}+${delay}ms: ${r.count}`);
+    } finally {
+      await b.kill();
+    }
+  }
+  console.log('# crash trials (records after restart):', seen.join(', '), '; commits that completed took', took.join(', '));
+});
