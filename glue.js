@@ -341,6 +341,7 @@ export class CuWASM {
     const status = lua.#x.cu_init(heapSize, instructionLimit == Infinity ? 0 : instructionLimit, lo, hi);
     if (status < 0) throw lua.#error(status, lua.#pull());
     lua.#store = store;
+    lua.#seen = store.at; // the storage version the loaded records are of (versioned adapters)
     lua.#durability = durability;
     if (store.records.size) lua.#call(22, pagesRequest(store.records));
     return lua;

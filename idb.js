@@ -1,6 +1,9 @@
 // idb.js: CuWASM's IndexedDB storage adapter (browsers; contract: file-store.js). Database
 // 'cu:' + name, store 'pages'. commit: one readwrite transaction, in call order, resolved on
 // 'complete'; a connection closed by the browser or another tab's upgrade reopens lazily.
+// Tabs: every commit bumps the record 'version' in its transaction; `version()` reads it,
+// `at` is the version `records` hold, `reload()` reads every record again, `lock(fn)` runs fn
+// under a Web Lock of the database.
 const S = 'pages';
 const req = (r) => new Promise((ok, no) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => no(r.error))));
 const check = (d) => {
@@ -22,9 +25,15 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     }
     return db;
   };
-  const os = (await use()).transaction(S).objectStore(S);
-  const [keys, values] = await Promise.all([req(os.getAllKeys()), req(os.getAll())]);
-  const records = new Map(keys.map((k, i) => [k, values[i] instanceof Uint8Array ? values[i] : new Uint8Array(values[i])]));
+  const records = new Map();
+  let at = 0; // the version `records` are of
+  const load = async () => {
+    const os = (await use()).transaction(S).objectStore(S);
+    const [keys, values] = await Promise.all([req(os.getAllKeys()), req(os.getAll())]);
+    records.clear();
+    keys.forEach((k, i) => (k == 'version' ? (at = values[i]) : records.set(k, values[i] instanceof Uint8Array ? values[i] : new Uint8Array(values[i]))));
+  };
+  await load();
 
   const run = async (puts, deletes, options) => {
     const tx = async () => (await use()).transaction(S, 'readwrite', options);
@@ -36,7 +45,10 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
       t = await tx();
     }
     const o = t.objectStore(S);
+    let version;
     try {
+      const vr = o.get('version');
+      vr.onsuccess = () => o.put((version = (vr.result || 0) + 1), 'version');
       for (const [k, v] of puts) o.put(v, k);
       for (const k of deletes) o.delete(k);
     } catch (e) {
@@ -49,6 +61,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     });
     for (const [k, v] of puts) records.set(k, v);
     for (const k of deletes) records.delete(k);
+    return (at = version);
   };
 
   return {
@@ -66,6 +79,12 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
       queue = r.catch(() => {});
       return r;
     },
+    get at() {
+      return at;
+    },
+    reload: () => (queue = queue.then(load)),
+    version: async () => (await req((await use()).transaction(S).objectStore(S).get('version'))) || 0,
+    lock: (fn) => (globalThis.navigator?.locks ? navigator.locks.request('cu:' + name, fn) : fn()),
     close() {
       closed = true;
       return (queue = queue.then(() => (db?.close(), (db = null))));

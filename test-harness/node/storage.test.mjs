@@ -139,13 +139,14 @@ test('two instances on one versioned store see each other\'s commits and lose no
   let version = 0, chain = Promise.resolve();
   const shared = () => ({
     records: new Map(records),
+    at: version,
     async commit(puts, deletes) {
       for (const [k, v] of puts) records.set(k, v);
       for (const k of deletes) records.delete(k);
       this.records = new Map(records);
       return ++version;
     },
-    async reload() { this.records = new Map(records); },
+    async reload() { this.records = new Map(records); this.at = version; },
     async version() { return version; },
     lock(fn) { const r = chain.then(fn); chain = r.catch(() => {}); return r; },
     async close() {},
