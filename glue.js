@@ -189,6 +189,36 @@ function memoryStore(name) {
   };
 }
 
+// Instances of one process on one database share its adapter: each gets a view with a
+// version and a lock, as tabs get from idb.js (so no instance works on a stale copy).
+const opened = new Map(); // key → { store (a promise), version, chain, users }
+async function shared(key, open) {
+  let s = opened.get(key);
+  if (!s) opened.set(key, (s = { store: open(), version: 0, chain: Promise.resolve(), users: 0 }));
+  s.users++;
+  let store;
+  try {
+    store = await s.store;
+  } catch (e) {
+    opened.delete(key);
+    throw e;
+  }
+  return {
+    get records() {
+      return store.records;
+    },
+    at: s.version,
+    commit: async (p, d, o) => (await store.commit(p, d, o), ++s.version),
+    version: async () => s.version,
+    lock: (fn) => {
+      const r = s.chain.then(fn);
+      s.chain = r.catch(() => {});
+      return r;
+    },
+    close: async () => --s.users || (opened.delete(key), await store.close()),
+  };
+}
+
 // LOAD_PAGES request: u32 n, then (u64 page, u32 length, bytes) per page record.
 function pagesRequest(records) {
   const pages = [...records].filter(([k]) => /^p\d+$/.test(k));
@@ -294,28 +324,30 @@ export class CuWASM {
     if (!isObject(options)) throw bad('options must be an object');
     const {
       heapSize = 524288, instructionLimit = 1e9, onPrint = (text) => console.log(text),
-      wasm = new URL('./dist/cu.wasm', import.meta.url), storage = 'memory', name, durability = 'strict',
+      wasm = new URL('./dist/cu.wasm', import.meta.url), name, durability = 'strict',
+      // IndexedDB in browsers, a file in the working directory in Node.
+      storage = typeof indexedDB == 'object' ? 'indexeddb' : typeof process == 'object' && process.versions?.node ? 'file' : 'memory',
     } = options;
     if (!(Number.isInteger(heapSize) && heapSize > 0 && heapSize < 2 ** 32)) throw bad('bad heapSize');
     if (!(instructionLimit >= 0) || typeof instructionLimit != 'number') throw bad('bad instructionLimit');
     if (typeof onPrint != 'function') throw bad('bad onPrint');
-    let store;
-    if (storage === 'memory') store = memoryStore(name == null ? name : String(name)); // no name: private
-    else if (storage === 'file') {
-      const m = './file-store.js'; // a variable, so bundlers leave it alone
-      store = await (await import(/* @vite-ignore */ m)).fileStore(process.cwd(), String(name ?? 'cu'));
-    } else if (storage === 'indexeddb') {
-      if (typeof indexedDB != 'object') throw bad('storage indexeddb: no IndexedDB here');
-      const m = new URL('./idb.js', import.meta.url).href;
-      store = await (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
-    } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
-    else throw bad('unknown storage: ' + storage);
     let module;
     try {
       module = await load(wasm);
     } catch (e) {
       throw e instanceof CuError ? e : bad(`cannot load ${wasm}: ${e.message}`);
     }
+    let store;
+    if (storage === 'memory') store = name == null ? memoryStore() : await shared('m:' + name, () => memoryStore(String(name)));
+    else if (storage === 'file') {
+      const m = './file-store.js', dir = process.cwd(); // a variable, so bundlers leave it alone
+      store = await shared('f:' + dir + '\0' + (name ?? 'cu'), async () => (await import(/* @vite-ignore */ m)).fileStore(dir, String(name ?? 'cu')));
+    } else if (storage === 'indexeddb') {
+      if (typeof indexedDB != 'object') throw bad('storage indexeddb: no IndexedDB here');
+      const m = new URL('./idb.js', import.meta.url).href;
+      store = await (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
+    } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
+    else throw bad('unknown storage: ' + storage);
     const { exports } = await WebAssembly.instantiate(module, {
       env: {
         cu_now: (kind) => (kind == 1 ? performance.now() : Date.now()),
@@ -339,7 +371,7 @@ export class CuWASM {
     }
     const [lo, hi] = crypto.getRandomValues(new Uint32Array(2));
     const status = lua.#x.cu_init(heapSize, instructionLimit == Infinity ? 0 : instructionLimit, lo, hi);
-    if (status < 0) throw lua.#error(status, lua.#pull());
+    if (status < 0) throw (await store.close(), lua.#error(status, lua.#pull()));
     lua.#store = store;
     lua.#seen = store.at; // the storage version the loaded records are of (versioned adapters)
     lua.#durability = durability;

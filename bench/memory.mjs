@@ -11,7 +11,7 @@ WebAssembly.instantiate = async (...args) => {
   memory = (result.instance ?? result).exports.memory;
   return result;
 };
-const lua = await CuWASM.init({ onPrint: () => {} });
+const lua = await CuWASM.init({ onPrint: () => {}, storage: 'memory' });
 WebAssembly.instantiate = original;
 const fresh = memory.buffer.byteLength;
 

@@ -6,7 +6,7 @@
 import { CuWASM } from '../glue.js';
 
 const ROUNDS = Number(process.env.ROUNDS || 300);
-const lua = await CuWASM.init({ onPrint: () => {} });
+const lua = await CuWASM.init({ onPrint: () => {}, storage: 'memory' });
 
 // One statement is ~5 instructions and a constant or two: 135 of them give ~10 KB stripped.
 const body = Array.from({ length: 135 }, (_, i) => `  t[${i + 1}] = (x * ${i + 3} + y) % ${i + 7} + math.sin(x + ${i}.5)`).join('\n');

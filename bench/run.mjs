@@ -189,6 +189,7 @@ async function cuEngines() {
         heapSize: 64 << 20,
         onPrint: () => {},
         wasm: module,
+        storage: 'memory',
         ...d.extra,
       });
       return {

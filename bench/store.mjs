@@ -44,7 +44,7 @@ async function cu() {
     const exports = { ...x, cu_call(op) { const t = performance.now(); try { return x.cu_call(op); } finally { moduleMs[op] = (moduleMs[op] || 0) + performance.now() - t; } } };
     return { exports };
   };
-  try { return await CuWASM.init({ heapSize: 1 << 20 }); } finally { WebAssembly.instantiate = original; }
+  try { return await CuWASM.init({ heapSize: 1 << 20, storage: 'memory' }); } finally { WebAssembly.instantiate = original; }
 }
 // Times fn (end to end) and the module's share for op; returns [ms, moduleMs] per call.
 async function time(op, fn, calls = 1) {

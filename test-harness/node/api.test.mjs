@@ -36,7 +36,7 @@ test('CuWASM.init defaults: 512 KiB heap, default wasm URL, console.log for prin
   console.log = (...args) => logged.push(args);
   let lua;
   try {
-    lua = await CuWASM.init();
+    lua = await CuWASM.init({ storage: 'memory' });
     await lua.compute('print("hello from the default onPrint")');
   } finally {
     console.log = log;
@@ -108,7 +108,7 @@ test('bad init options reject with BAD_ARGUMENT', async () => {
 });
 
 test('a heap too small for Lua itself is an init error, not a trap', async () => {
-  const e = await CuWASM.init({ heapSize: 1024, onPrint() {} }).then(
+  const e = await CuWASM.init({ heapSize: 1024, onPrint() {}, storage: 'memory' }).then(
     () => assert.fail('init succeeded with a 1 KiB heap'),
     (e) => e,
   );

@@ -18,7 +18,7 @@ if (!existsSync(WASM_PATH)) {
  */
 export async function newLua(options = {}) {
   const printed = [];
-  const lua = await CuWASM.init({ onPrint: (text, stream) => printed.push([stream, text]), ...options });
+  const lua = await CuWASM.init({ storage: 'memory', onPrint: (text, stream) => printed.push([stream, text]), ...options });
   lua.printed = printed;
   lua.lines = () => printed.map(([, text]) => text);
   return lua;

@@ -113,7 +113,7 @@ test('any exception out of an export also marks the instance dead', async () => 
 test('a trap during init rejects with INSTANCE_DEAD', async () => {
   const e = await withInstantiateHook(
     (instance) => ({ exports: { ...instance.exports, cu_init: () => realTrap() } }),
-    () => CuWASM.init({ onPrint() {} }).catch((e) => e),
+    () => CuWASM.init({ onPrint() {}, storage: 'memory' }).catch((e) => e),
   );
   assert.equal(e.code, 'INSTANCE_DEAD');
 });

@@ -163,3 +163,28 @@ test('two instances on one versioned store see each other\'s commits and lose no
   a.close();
   b.close();
 });
+
+test('Node default: a file in the working directory, shared by the instances of the process', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-default-'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const { CuWASM } = await import('../../glue.js');
+    const a = await CuWASM.init({ onPrint() {} });
+    const b = await CuWASM.init({ onPrint() {} });
+    await a.compute('Memory.n = 0');
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).compute('Memory.n = Memory.n + 1')));
+    assert.equal(await b.compute('return Memory.n'), 10);
+    await a.close();
+    await b.close();
+    const c = await CuWASM.init({ onPrint() {} });
+    assert.equal(await c.compute('return Memory.n'), 10);
+    await c.close();
+    const named = await CuWASM.init({ onPrint() {}, name: 'other' });
+    assert.equal(await named.compute('return Memory.n == nil'), true);
+    await named.close();
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
