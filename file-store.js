@@ -1,5 +1,5 @@
 // file-store.js: the Node file store, an atomic key → bytes store in one append-only log.
-// Not wired into CuWASM yet (issue 5). Node only. Format and rules: docs/FORMAT.md,
+// Loaded by CuWASM.init({ storage: 'file' }), the default in Node. Node only. Format and rules: docs/FORMAT.md,
 // "Node file store".
 //
 //   <name>.culog        header, then one frame per commit; records = all frames applied in order
