@@ -71,6 +71,7 @@ fn rand_value(s: &mut Store, rng: &mut Rng, depth: u32) -> Value {
         1 => Value::Key(Key::Float([1.5, -0.0, f64::NAN, 2.0][rng.index(4)])),
         2 => Value::Key(Key::str(b"some text")),
         3 => Value::Key(Key::Bool(rng.below(2) == 1)),
+        4 if rng.below(4) == 0 => Value::Key(Key::str(format!("{} long and repetitive ", rng.below(9)).repeat(100 + rng.index(200)).as_bytes())),
         4 => Value::Key(Key::str(&vec![b'x'; rng.index(40)])),
         5 => s.blob(vec![rng.below(256) as u8; rng.index(20)].into(), rng.below(2) == 1),
         _ => {
@@ -159,6 +160,20 @@ fn a_batch_of_new_records_writes_few_pages() {
 }
 
 #[test]
+fn long_strings_are_stored_deflated() {
+    let mut s = Store::new();
+    let text = "a long text that compresses well ".repeat(300);
+    s.set(ROOT, Key::str(b"doc"), Some(Value::Key(Key::str(text.as_bytes())))).unwrap();
+    s.commit();
+    let mut disk = BTreeMap::new();
+    write(&mut disk, s.take_pages());
+    let size: usize = disk.values().map(|b| b.len()).sum();
+    assert!(size < text.len() / 4, "{size} bytes for a {}-byte string", text.len());
+    let l = load(&disk).unwrap();
+    assert_eq!(dump(&l, ROOT), dump(&s, ROOT));
+}
+
+#[test]
 fn damaged_pages_are_refused() {
     let mut s = Store::new();
     let users = s.make_path(&[Key::str(b"users")]).unwrap();
@@ -168,6 +183,7 @@ fn damaged_pages_are_refused() {
         s.set(users, Key::Int(i), Some(Value::Table(r))).unwrap();
     }
     s.create_index(users, Key::str(b"n"), false, true).unwrap();
+    s.set(ROOT, Key::str(b"doc"), Some(Value::Key(Key::str("a long text that compresses well ".repeat(200).as_bytes())))).unwrap();
     s.commit();
     let mut disk = BTreeMap::new();
     write(&mut disk, s.take_pages());

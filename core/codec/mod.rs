@@ -26,6 +26,7 @@ mod undump;
 
 pub use instance::{decode_global, encode_global, CodecError};
 pub(crate) use checksum::adler32;
+pub(crate) use compress::{deflate, inflate};
 
 use crate::lua::*;
 use alloc::vec::Vec;

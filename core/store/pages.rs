@@ -21,7 +21,8 @@
 //! wire key: tags 1–5 of docs/ARCHITECTURE.md "Wire values"; nil for the root), `u32` entry
 //! count, entries (a wire key, then a value: a wire scalar, tags 1–5, floats as stored, NaN
 //! included; or a blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes),
-//! `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2 hash, `u8` 1 if
+//! a string value over 1 KiB whose DEFLATE is smaller: tag 11, `u32` length, `u32` compressed
+//! length, raw DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2 hash, `u8` 1 if
 //! unique). Child tables are not entries: each child's record points to its parent.
 
 use super::wire::{put_key, put_u32, Reader};
@@ -33,6 +34,9 @@ pub const MAGIC: [u8; 4] = *b"CuPg";
 pub const VERSION: u8 = 1;
 const HEADER: usize = 16;
 const TAG_BLOB: u8 = 10;
+const TAG_DEFLATED: u8 = 11;
+/// Strings longer than this are stored deflated when that is smaller.
+const COMPRESS_OVER: usize = 1024;
 const NO_PARENT: u64 = u64::MAX;
 const CORRUPT: StoreError = StoreError::Corrupt;
 
@@ -100,7 +104,7 @@ impl Store {
                     Value::Table(_) => continue,
                     Value::Key(s) => {
                         put_key(&mut body, k);
-                        put_key(&mut body, s);
+                        put_scalar(&mut body, s);
                     }
                     Value::Blob(b) => {
                         put_key(&mut body, k);
@@ -228,6 +232,21 @@ impl Store {
     }
 }
 
+/// A stored scalar: as a wire key, or, for a long string that compresses, deflated.
+fn put_scalar(out: &mut Vec<u8>, s: &Key) {
+    if let Some(b) = s.bytes().filter(|b| b.len() > COMPRESS_OVER) {
+        let packed = crate::codec::deflate(b);
+        if packed.len() < b.len() {
+            out.push(TAG_DEFLATED);
+            put_u32(out, b.len() as u32);
+            put_u32(out, packed.len() as u32);
+            out.extend_from_slice(&packed);
+            return;
+        }
+    }
+    put_key(out, s);
+}
+
 /// Reads one page's records into `out` (blobs become values of `store`).
 fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) -> Result<(), StoreError> {
     let head = bytes.get(..HEADER).ok_or(CORRUPT)?;
@@ -257,6 +276,22 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
                 Some(&TAG_FLOAT) => {
                     r.pos += 1;
                     Value::Key(Key::Float(f64::from_bits(r.u64().map_err(bad)?)))
+                }
+                Some(&TAG_DEFLATED) => {
+                    r.pos += 1;
+                    let n = r.u32().map_err(bad)? as usize;
+                    let m = r.u32().map_err(bad)? as usize;
+                    let packed = r.take(m).map_err(bad)?;
+                    // A deflated string is never longer than its page allows (the body is
+                    // at most 4 GiB, and DEFLATE expands by at most 1032 : 1).
+                    if n > packed.len().saturating_mul(1032) {
+                        return Err(CORRUPT);
+                    }
+                    let mut raw = alloc::vec![0; n];
+                    if !crate::codec::inflate(packed, &mut raw) {
+                        return Err(CORRUPT);
+                    }
+                    Value::Key(Key::str(&raw))
                 }
                 Some(&TAG_BLOB) => {
                     r.pos += 1;
