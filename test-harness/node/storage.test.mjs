@@ -188,3 +188,80 @@ test('Node default: a file in the working directory, shared by the instances of 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- One persistence suite, run against the memory store and the Node file store (the
+// browser runs it against IndexedDB: test-harness/browser/storage.test.mjs).
+const STORES = {
+  // A named memory store lives as long as the process: "reopening" is a new instance.
+  memory: async (t) => ({ open: (extra = {}) => newLua({ storage: 'memory', name: 'suite-' + t, ...extra }), done() {} }),
+  // The file store in a fresh working directory, as `storage: 'file'` (the Node default) uses it.
+  file: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cu-suite-'));
+    const cwd = process.cwd();
+    return {
+      open: async (extra = {}) => {
+        process.chdir(dir);
+        try {
+          return await newLua({ storage: 'file', name: 'suite', ...extra });
+        } finally {
+          process.chdir(cwd);
+        }
+      },
+      done: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+for (const [kind, make] of Object.entries(STORES)) {
+  test(`${kind} store: data, a closure and an index survive closing and reopening`, async () => {
+    const s = await make('a');
+    try {
+      const a = await s.open();
+      await a.compute('local n = 0 Memory.counter = function() n = n + 1 return n end');
+      assert.equal(await a.compute('return Memory.counter()'), 1);
+      await a.batchTableOperations(Array.from({ length: 300 }, (_, i) => ({ type: 'set', table: 'users', key: 'u' + i, value: { age: i % 30, bio: 'x'.repeat(i) } })));
+      await a.createIndex('users', 'age');
+      await a.close();
+      const b = await s.open();
+      assert.equal(await b.compute('return Memory.counter()'), 2);
+      assert.equal(await b.count('users'), 300);
+      assert.equal((await b.getValue('users.u299', 'bio')).length, 299);
+      assert.equal((await b.queryTable('users', { field: 'age', operator: '=', value: 7, explain: true })).type, 'btree');
+      assert.equal((await b.queryTable('users', { field: 'age', operator: '=', value: 7 })).length, 10);
+      await b.close();
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${kind} store: a failed atomic batch and a failed compute leave nothing behind, across a reopen`, async () => {
+    const s = await make('b');
+    try {
+      const a = await s.open();
+      await a.setValue('t', 'kept', 1);
+      await rejectsWith(a.batchTableOperations([{ type: 'set', table: 't', key: 'x', value: 1 }, { type: 'update', table: 't', key: 'missing', value: { y: 1 } }]), 'BATCH_FAILED');
+      await rejectsWith(a.compute("Memory.t.y = 2 error('no')"), 'LUA_RUNTIME');
+      await a.close();
+      const b = await s.open();
+      assert.deepEqual(await b.keys('t'), ['kept']);
+      await b.close();
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${kind} store: two instances on one database lose no update`, async () => {
+    const s = await make('c');
+    try {
+      const a = await s.open();
+      const b = await s.open();
+      await a.compute('Memory.n = 0');
+      await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).compute('Memory.n = Memory.n + 1')));
+      assert.equal(await a.compute('return Memory.n'), 12);
+      await a.close();
+      await b.close();
+    } finally {
+      s.done();
+    }
+  });
+}
