@@ -22,6 +22,18 @@ pub fn in_use() -> usize {
 
 pub struct ModuleHeap;
 
+/// `p`, after counting `size` bytes in use if the allocation succeeded.
+///
+/// # Safety
+/// Single-threaded (see `in_use`).
+#[inline(always)]
+unsafe fn counted(p: *mut u8, size: usize) -> *mut u8 {
+    if !p.is_null() {
+        IN_USE += size;
+    }
+    p
+}
+
 // SAFETY: the module is single-threaded, so `HEAP` is never used by two callers at once;
 // dlmalloc returns blocks of the requested size, ALIGN-aligned, which satisfies every
 // layout accepted here.
@@ -30,22 +42,14 @@ unsafe impl GlobalAlloc for ModuleHeap {
         if layout.align() > ALIGN {
             return null_mut();
         }
-        let p = (*addr_of_mut!(HEAP)).malloc(layout.size(), ALIGN);
-        if !p.is_null() {
-            IN_USE += layout.size();
-        }
-        p
+        counted((*addr_of_mut!(HEAP)).malloc(layout.size(), ALIGN), layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if layout.align() > ALIGN {
             return null_mut();
         }
-        let p = (*addr_of_mut!(HEAP)).calloc(layout.size(), ALIGN);
-        if !p.is_null() {
-            IN_USE += layout.size();
-        }
-        p
+        counted((*addr_of_mut!(HEAP)).calloc(layout.size(), ALIGN), layout.size())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

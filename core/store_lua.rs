@@ -121,7 +121,7 @@ pub(crate) unsafe fn open(l: *mut lua_State) {
 
 /// What the value at `idx` is as a proxy: None if not a proxy, Some(None) if its table
 /// was deleted.
-unsafe fn proxy_node(l: *mut lua_State, idx: c_int) -> Option<Option<NodeId>> {
+pub(crate) unsafe fn proxy_node(l: *mut lua_State, idx: c_int) -> Option<Option<NodeId>> {
     if lua_type(l, idx) != LUA_TTABLE {
         return None;
     }
@@ -743,10 +743,5 @@ pub(crate) unsafe fn forget_blobs(inst: &mut Instance, l: *mut lua_State) {
         }
     }
     lua_pop(l, 1);
-}
-
-/// The node of a proxy at `idx` for the wire encoder (None if not a proxy or deleted).
-pub(crate) unsafe fn wire_node(l: *mut lua_State, idx: c_int) -> Option<Option<NodeId>> {
-    proxy_node(l, idx)
 }
 

@@ -89,7 +89,7 @@ impl<'a> Encoder<'a> {
     unsafe fn table(&mut self, l: *mut lua_State, idx: c_int, depth: u32) -> Result<(), WireError> {
         // An external table: a snapshot of its contents (nil once deleted).
         #[cfg(feature = "persistence")]
-        if let Some(node) = crate::store_lua::wire_node(l, idx) {
+        if let Some(node) = crate::store_lua::proxy_node(l, idx) {
             let store = &crate::runtime::instance_of(l).store;
             match node {
                 Some(n) => crate::store::wire::put_value(self.out, store, Some(&crate::store::Value::Table(n))),

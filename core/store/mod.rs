@@ -662,11 +662,6 @@ impl Store {
         out
     }
 
-    /// Whether uncommitted writes exist.
-    pub fn dirty(&self) -> bool {
-        !self.undo.is_empty()
-    }
-
     /// Every invariant, for tests: parent links, borders, and each index holding exactly
     /// the field values of its records.
     #[doc(hidden)]

@@ -53,11 +53,6 @@ pub struct Blob {
     pub func: bool,
 }
 
-impl Blob {
-    pub fn function(&self) -> bool {
-        self.func
-    }
-}
 
 impl Key {
     /// The key for a float, or None for NaN.

@@ -191,8 +191,8 @@ pub fn put_value(out: &mut Vec<u8>, store: &Store, v: Option<&Value>) {
         Some(Value::Key(k)) => put_key(out, k),
         Some(Value::Blob(b)) => {
             // Lua type 6 (function) or 5 (table): the codec's first body byte says which.
-            let text: &[u8] = if b.function() { b"function (stored)" } else { b"table (stored)" };
-            out.extend_from_slice(&[TAG_OPAQUE, if b.function() { 6 } else { 5 }]);
+            let text: &[u8] = if b.func { b"function (stored)" } else { b"table (stored)" };
+            out.extend_from_slice(&[TAG_OPAQUE, if b.func { 6 } else { 5 }]);
             put_u32(out, text.len() as u32);
             out.extend_from_slice(text);
         }
