@@ -129,8 +129,10 @@ pub struct Store {
     next_pid: u64,
     /// The live nodes of each storage page (index: page number).
     page_nodes: Vec<Vec<NodeId>>,
-    /// Pages changed since they were last taken (`pages::take_pages`), maybe repeated.
+    /// Pages changed since they were last taken (`pages::take_pages`), each once, and the
+    /// same set as bits (bit `p % 64` of word `p / 64`).
     dirty: Vec<u64>,
+    dirty_bits: Vec<u64>,
 }
 
 /// Nodes per storage page (pages.rs).
@@ -153,6 +155,7 @@ impl Store {
             next_pid: 0,
             page_nodes: Vec::new(),
             dirty: Vec::new(),
+            dirty_bits: Vec::new(),
         };
         s.new_node();
         s
@@ -190,20 +193,21 @@ impl Store {
     fn touch(&mut self, node: NodeId) {
         if let Some(n) = self.node(node) {
             let page = n.pid / PAGE_NODES;
-            if self.dirty.last() != Some(&page) {
+            let (word, bit) = ((page / 64) as usize, 1u64 << (page % 64));
+            if self.dirty_bits.len() <= word {
+                self.dirty_bits.resize(word + 1, 0);
+            }
+            if self.dirty_bits[word] & bit == 0 {
+                self.dirty_bits[word] |= bit;
                 self.dirty.push(page);
-                // Repeats are dropped now and then, so that the list stays within twice
-                // the number of pages even when nobody takes it.
-                if self.dirty.len() >= 64 && self.dirty.len() > 2 * self.page_nodes.len() {
-                    let d = core::mem::take(&mut self.dirty);
-                    for i in sort::order(d.len(), usize::MAX, &|a, b| d[a].cmp(&d[b])) {
-                        if self.dirty.last() != Some(&d[i as usize]) {
-                            self.dirty.push(d[i as usize]);
-                        }
-                    }
-                }
             }
         }
+    }
+
+    /// The changed pages, each once, in no particular order; none are changed afterwards.
+    fn take_dirty(&mut self) -> Vec<u64> {
+        self.dirty_bits.clear();
+        core::mem::take(&mut self.dirty)
     }
 
     /// Room for `n` entries in a table about to be filled.

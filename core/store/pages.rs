@@ -53,18 +53,9 @@ impl Store {
     /// The pages changed since the last call, each once: (page number, its bytes, or None
     /// when no node lives there any more). Call it between transactions.
     pub fn take_pages(&mut self) -> Vec<(u64, Option<Vec<u8>>)> {
-        let dirty = core::mem::take(&mut self.dirty);
-        let mut pages = Vec::new();
-        for i in sort::order(dirty.len(), usize::MAX, &|a, b| dirty[a].cmp(&dirty[b])) {
-            let p = dirty[i as usize];
-            if pages.last().map(|x: &(u64, _)| x.0) != Some(p) {
-                pages.push((p, None));
-            }
-        }
-        for (p, bytes) in &mut pages {
-            *bytes = self.encode_page(*p);
-        }
-        pages
+        let dirty = self.take_dirty();
+        let ord = sort::order(dirty.len(), usize::MAX, &|a, b| dirty[a].cmp(&dirty[b]));
+        ord.iter().map(|&i| (dirty[i as usize], self.encode_page(dirty[i as usize]))).collect()
     }
 
     /// The nodes of `page` that are in the tree, in pid order.
@@ -146,7 +137,7 @@ impl Store {
         }
         self.undo.clear();
         self.changes.clear();
-        self.dirty.clear();
+        self.take_dirty();
         r
     }
 
@@ -166,17 +157,16 @@ impl Store {
     }
 
     fn load(&mut self, pages: &[(u64, &[u8])], made: &mut Vec<NodeId>) -> Result<(), StoreError> {
+        // Pages in page order, whose records are in pid order: all records in pid order.
         let mut records = Vec::new();
-        for &(page, bytes) in pages {
+        let mut last = None;
+        for i in sort::order(pages.len(), usize::MAX, &|a, b| pages[a].0.cmp(&pages[b].0)) {
+            let (page, bytes) = pages[i as usize];
+            if last >= Some(page) {
+                return Err(CORRUPT);
+            }
+            last = Some(page);
             read_page(page, bytes, self, &mut records)?;
-        }
-        let ord = sort::order(records.len(), usize::MAX, &|a, b| records[a].pid.cmp(&records[b].pid));
-        let records: Vec<Record> = {
-            let mut slots: Vec<Option<Record>> = records.into_iter().map(Some).collect();
-            ord.iter().filter_map(|&i| slots[i as usize].take()).collect()
-        };
-        if records.windows(2).any(|w| w[0].pid == w[1].pid) {
-            return Err(CORRUPT);
         }
         // Nodes first (the root is node 0, pid 0), then the links, then the entries.
         let mut ids = Vec::with_capacity(records.len());
@@ -192,13 +182,21 @@ impl Store {
             ids.push(id);
         }
         let find = |pid: u64| records.binary_search_by(|r| r.pid.cmp(&pid)).ok();
+        let mut parents = Vec::with_capacity(records.len());
+        let mut size: Vec<u32> = records.iter().map(|r| r.entries.len() as u32).collect();
+        for r in &records {
+            let p = if r.key.is_some() { find(r.parent).ok_or(CORRUPT)? } else { 0 };
+            size[p] += 1;
+            parents.push(p);
+        }
+        for (i, &n) in size.iter().enumerate() {
+            self.reserve(ids[i], n as usize);
+        }
         for (i, r) in records.iter().enumerate() {
             if let Some(k) = &r.key {
-                let p = ids[find(r.parent).ok_or(CORRUPT)?];
-                if self.get(p, k).is_some() {
+                if self.apply(ids[parents[i]], k.clone(), Some(Value::Table(ids[i])), Vec::new()).is_some() {
                     return Err(CORRUPT);
                 }
-                self.apply(p, k.clone(), Some(Value::Table(ids[i])), Vec::new());
             }
         }
         // Every node reaches the root within the depth limit (no cycles).
@@ -217,10 +215,9 @@ impl Store {
         let mut indices = Vec::new();
         for (i, r) in records.into_iter().enumerate() {
             for (k, v) in r.entries {
-                if self.get(ids[i], &k).is_some() {
+                if self.apply(ids[i], k, Some(v), Vec::new()).is_some() {
                     return Err(CORRUPT);
                 }
-                self.apply(ids[i], k, Some(v), Vec::new());
             }
             indices.extend(r.indices.into_iter().map(|ix| (ids[i], ix)));
             self.next_pid = self.next_pid.max(r.pid + 1);
@@ -260,7 +257,7 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
     for _ in 0..r.u32().map_err(bad)? {
         let pid = r.u64().map_err(bad)?;
         let parent = r.u64().map_err(bad)?;
-        if pid / PAGE_NODES != page {
+        if pid / PAGE_NODES != page || out.last().is_some_and(|l: &Record| l.pid >= pid) {
             return Err(CORRUPT);
         }
         let key = if r.bytes.get(r.pos) == Some(&TAG_NIL) {
