@@ -25,6 +25,7 @@ const SUGGESTIONS = {
   INSTANCE_DEAD: AGAIN,
   STORAGE_FAILED: 'The change was not saved and was undone; check the storage and retry.',
   STORAGE_QUOTA: 'The storage is full: delete data or ask the browser for more space.',
+  STORAGE_UNAVAILABLE: 'The storage could not be opened (no IndexedDB, private mode, or held by another process): close the other user, or pass storage: \'memory\'.',
   BATCH_FAILED: 'See failures.',
 };
 const CODES = Object.keys(SUGGESTIONS);
@@ -331,23 +332,37 @@ export class CuWASM {
     if (!(Number.isInteger(heapSize) && heapSize > 0 && heapSize < 2 ** 32)) throw bad('bad heapSize');
     if (!(instructionLimit >= 0) || typeof instructionLimit != 'number') throw bad('bad instructionLimit');
     if (typeof onPrint != 'function') throw bad('bad onPrint');
-    let module;
-    try {
-      module = await load(wasm);
-    } catch (e) {
+    // The module compiles while the storage opens.
+    const failed = (e) => {
       throw e instanceof CuError ? e : bad(`cannot load ${wasm}: ${e.message}`);
+    };
+    let compiling;
+    try {
+      compiling = Promise.resolve(load(wasm)).catch(failed);
+    } catch (e) {
+      failed(e);
     }
-    let store;
-    if (storage === 'memory') store = name == null ? memoryStore() : await shared('m:' + name, () => memoryStore(String(name)));
-    else if (storage === 'file') {
-      const m = './file-store.js', dir = process.cwd(); // a variable, so bundlers leave it alone
-      store = await shared('f:' + dir + '\0' + (name ?? 'cu'), async () => (await import(/* @vite-ignore */ m)).fileStore(dir, String(name ?? 'cu')));
-    } else if (storage === 'indexeddb') {
-      if (typeof indexedDB != 'object') throw bad('storage indexeddb: no IndexedDB here');
-      const m = new URL('./idb.js', import.meta.url).href;
-      store = await (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
-    } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
-    else throw bad('unknown storage: ' + storage);
+    compiling.catch(() => {});
+    let store, module;
+    try {
+      if (storage === 'memory') store = name == null ? memoryStore() : await shared('m:' + name, () => memoryStore(String(name)));
+      else if (storage === 'file') {
+        const m = './file-store.js', dir = process.cwd(); // a variable, so bundlers leave it alone
+        store = await shared('f:' + dir + '\0' + (name ?? 'cu'), async () => (await import(/* @vite-ignore */ m)).fileStore(dir, String(name ?? 'cu')));
+      } else if (storage === 'indexeddb') {
+        if (typeof indexedDB != 'object') throw Error('no IndexedDB here');
+        const m = new URL('./idb.js', import.meta.url).href;
+        store = await (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
+      } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
+    } catch (e) {
+      throw new CuError('STORAGE_UNAVAILABLE', `storage ${typeof storage == 'string' ? storage : 'adapter'}: ${e?.message || e}`);
+    }
+    if (!store) throw bad('unknown storage: ' + storage);
+    try {
+      module = await compiling;
+    } catch (e) {
+      throw (await store.close(), e);
+    }
     const { exports } = await WebAssembly.instantiate(module, {
       env: {
         cu_now: (kind) => (kind == 1 ? performance.now() : Date.now()),
@@ -375,7 +390,12 @@ export class CuWASM {
     lua.#store = store;
     lua.#seen = store.at; // the storage version the loaded records are of (versioned adapters)
     lua.#durability = durability;
-    if (store.records.size) lua.#call(22, pagesRequest(store.records));
+    try {
+      if (store.records.size) lua.#call(22, pagesRequest(store.records));
+    } catch (e) {
+      await lua.close(); // the storage is closed too (a file store's lock released)
+      throw e;
+    }
     return lua;
   }
 

@@ -67,9 +67,35 @@ test('a failing store: the call fails with STORAGE_QUOTA / STORAGE_FAILED and it
   lua.close();
 });
 
-test('damaged pages in storage are refused at init with BAD_DATA', async () => {
+test('damaged pages in storage are refused at init with BAD_DATA, and the storage is closed', async () => {
   const records = new Map([['p0', new Uint8Array([1, 2, 3])]]);
-  await rejectsWith(newLua({ storage: { records, async commit() {}, async close() {} } }), 'BAD_DATA');
+  let closed = 0;
+  await rejectsWith(newLua({ storage: { records, async commit() {}, async close() { closed++; } } }), 'BAD_DATA');
+  assert.equal(closed, 1);
+});
+
+test('a storage that cannot be opened is STORAGE_UNAVAILABLE', async () => {
+  await rejectsWith(newLua({ storage: 'indexeddb' }), 'STORAGE_UNAVAILABLE'); // no IndexedDB in Node
+  // The file store of the working directory, held by another process.
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'cu-held-'));
+  const writer = new URL('./fixtures/storage-writer.mjs', import.meta.url).pathname;
+  const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const cwd = process.cwd();
+  try {
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', resolve);
+      child.on('exit', (code) => reject(new Error('writer exited with ' + code)));
+    });
+    process.chdir(dir);
+    const e = await rejectsWith(newLua({ storage: 'file', name: 'crash' }), 'STORAGE_UNAVAILABLE');
+    assert.match(e.message, new RegExp(`process ${child.pid}`));
+  } finally {
+    process.chdir(cwd);
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode ? r() : child.on('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('file store: a process killed mid-batch leaves every batch whole or absent', async () => {
