@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,7 +14,6 @@ import { ARGS, CHROMIUM, SHOTS, startServer } from './browser.mjs';
 
 
 let server, url;
-const lostBefore = []; // crash trials where a value committed before the batch was gone
 const profiles = [];
 const pageErrors = [];
 
@@ -249,15 +248,33 @@ test('a failing commit (QuotaExceededError): STORAGE_QUOTA, the change undone, s
   }
 });
 
+// Whether a process of the process group `pgid` is alive and not a zombie (Linux /proc).
+function groupAlive(pgid) {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, pgrp, ...
+    if (Number(f[2]) === pgid && f[0] !== 'Z') return true;
+  }
+  return false;
+}
+
 // Chromium started by hand (so it can be killed), driven over CDP.
 async function spawnBrowser(profile) {
   const proc = spawn(CHROMIUM, [...ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true, // its own process group: killed whole, like a crash
   });
-  const kill = () => {
+  // Resolves once no process of the group is alive any more (zombies aside): a killed
+  // Chromium's storage process can outlive the browser process by some milliseconds (it may
+  // be inside an fsync), and a browser started on the profile meanwhile fails to open the
+  // IndexedDB backing store and may lose the origin's databases. A real restart comes after
+  // the old processes are gone.
+  const kill = async () => {
     try { process.kill(-proc.pid, 'SIGKILL'); } catch {}
-    return new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
+    await new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
+    for (let t = Date.now(); groupAlive(proc.pid) && Date.now() - t < 30000; ) await new Promise((r) => setTimeout(r, 5));
   };
   try {
     const ws = await new Promise((resolve, reject) => {
@@ -273,74 +290,86 @@ async function spawnBrowser(profile) {
     const context = browser.contexts()[0];
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(url);
-    return { proc, browser, page, kill };
+    // Shuts the browser down as a user would (Browser.close), then waits for its processes.
+    const close = async () => {
+      const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
+      await (await browser.newBrowserCDPSession()).send('Browser.close').catch(() => {});
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+      await kill();
+    };
+    return { proc, browser, page, kill, close };
   } catch (e) {
     await kill();
     throw e;
   }
 }
 
-test('crash atomicity: the browser killed during a 10,000-op batch keeps all of it or none', async () => {
+test('crash atomicity: the browser killed during a 10,000-op batch keeps all of it or none, and what was committed before', async () => {
   const profile = newProfile();
   // When to kill: as the batch starts (the Lua side is still running), as its commit starts,
   // at times after the commit started (the IndexedDB transaction in flight or done), and
   // once the batch resolved (durability 'strict': then it must all be there).
   const trials = [['start', 0], ['commit', 0], ['commit', 15], ['commit', 40], ['commit', 100], ['commit', 300], ['resolved', 0]];
-  const seen = [], took = [];
+  const seen = [], took = [], browserLost = [];
   for (const [when, delay] of trials) {
-    const name = `crash-${when}-${delay}`;
-    let b = await spawnBrowser(profile);
-    try {
-      const killed = new Promise((resolve) => {
-        b.page.on('console', (m) => {
-          if (m.text() === name + ':' + when) setTimeout(() => b.kill().then(resolve), delay);
-          if (m.text().startsWith('commit took')) took.push(m.text().slice(12));
+    // Now and then (3 of 118 kills while this was investigated, on a loaded machine)
+    // Chromium cannot open its IndexedDB backing store after the kill ("Internal error
+    // opening backing store") or has dropped the origin's databases altogether, whatever
+    // was committed. That is the browser's loss, not a torn commit: the trial is run
+    // again, up to twice. Anything else missing fails the test.
+    for (let attempt = 0; ; attempt++) {
+      const name = `crash-${when}-${delay}-${attempt}`;
+      let b = await spawnBrowser(profile);
+      try {
+        const killed = new Promise((resolve) => {
+          b.page.on('console', (m) => {
+            if (m.text() === name + ':' + when) setTimeout(() => b.kill().then(resolve), delay);
+            if (m.text().startsWith('commit took')) took.push(m.text().slice(12));
+          });
         });
-      });
-      await inPage(b.page, `
-        const { indexedDBStore } = await import('/idb.js');
-        const store = await indexedDBStore(arg);
-        const commit = store.commit;
-        store.commit = (...a) => (window.t0 && console.log(arg + ':commit'), (window.t0 = performance.now()), commit(...a));
-        const lua = await CuWASM.init({ storage: store, heapSize: 8 << 20 });
-        await lua.compute('Memory.before = "kept"');
-        console.log(arg + ':start');
-        window.t0 = 1; // from now on, the commit is the batch's
-        window.batch = lua.batchTableOperations(Array.from({ length: 10000 }, (_, i) => ({ type: 'set', table: 'big', key: 'k' + i, value: { i, pad: 'x'.repeat(20) } })))
-          .then(() => (console.log('commit took ' + Math.round(performance.now() - window.t0) + ' ms'), console.log(arg + ':resolved')));`, name).catch(() => {}); // the kill may come first
-      await killed;
-    } finally {
-      await b.kill();
-    }
-    b = await spawnBrowser(profile);
-    try {
-      const r = await inPage(b.page, `
-        const lua = await CuWASM.init({ storage: 'indexeddb', name: arg, heapSize: 8 << 20 });
-        const r = { count: await lua.count('big'), before: await lua.compute('return Memory.before') };
-        if (r.count) r.last = await lua.getValue('big', 'k9999');
-        await lua.close();
-        return r;`, name);
-      // (Checked by the next test: see there.)
-      if (r.before !== 'kept') lostBefore.push(`${name}: ${r.before}`);
+        await inPage(b.page, `
+          const { indexedDBStore } = await import('/idb.js');
+          const store = await indexedDBStore(arg);
+          const commit = store.commit;
+          store.commit = (...a) => (window.t0 && console.log(arg + ':commit'), (window.t0 = performance.now()), commit(...a));
+          const lua = await CuWASM.init({ storage: store, heapSize: 8 << 20 });
+          await lua.compute('Memory.before = "kept"');
+          console.log(arg + ':start');
+          window.t0 = 1; // from now on, the commit is the batch's
+          window.batch = lua.batchTableOperations(Array.from({ length: 10000 }, (_, i) => ({ type: 'set', table: 'big', key: 'k' + i, value: { i, pad: 'x'.repeat(20) } })))
+            .then(() => (console.log('commit took ' + Math.round(performance.now() - window.t0) + ' ms'), console.log(arg + ':resolved')));`, name).catch(() => {}); // the kill may come first
+        await killed;
+      } finally {
+        await b.kill();
+      }
+      b = await spawnBrowser(profile);
+      let r;
+      try {
+        r = await inPage(b.page, `
+          if (!(await indexedDB.databases()).some((d) => d.name == 'cu:' + arg)) return { gone: true };
+          const lua = await CuWASM.init({ storage: 'indexeddb', name: arg, heapSize: 8 << 20 });
+          const r = { count: await lua.count('big'), before: await lua.compute('return Memory.before') };
+          if (r.count) r.last = await lua.getValue('big', 'k9999');
+          await lua.close();
+          return r;`, name);
+        await b.close(); // a normal shutdown
+      } finally {
+        await b.kill();
+      }
+      if ((r.gone || /backing store/.test(r.message)) && attempt < 2) {
+        browserLost.push(`${name}: ${r.gone ? 'database gone' : r.message}`);
+        continue;
+      }
+      assert.equal(r.before, 'kept', `${name}: a value committed before the batch is gone (${JSON.stringify(r)})`);
       assert.ok(r.count === 0 || r.count === 10000, `${name}: ${r.count} records, a part of the batch`);
       if (r.count) assert.deepEqual(r.last, { i: 9999, pad: 'x'.repeat(20) });
       if (when == 'resolved') assert.equal(r.count, 10000, 'a resolved batch is durable');
       seen.push(`${when}+${delay}ms: ${r.count}`);
-    } finally {
-      await b.kill();
+      break;
     }
   }
   console.log('# crash trials (records after restart):', seen.join(', '), '; commits that completed took', took.join(', '));
-});
-
-// A value committed (durability 'strict', resolved) before the batch must survive the kill
-// too. In one CI run of four (2026-11-22, machine loaded), `Memory.before` was missing after
-// the kill at commit + 15 ms, while the batch itself was all-or-nothing; on a quiet machine
-// it never happened (12 kills right after a strict commit: nothing lost). Not understood
-// yet: reported as a todo until it is, so it shows in every run without hiding the
-// atomicity checks above.
-test('crash: a value committed before the batch survives the kill', { todo: 'lost once under load; under investigation (issue 5 stays open)' }, () => {
-  assert.deepEqual(lostBefore, []);
+  if (browserLost.length) console.log('# trials run again after Chromium lost its backing store:', browserLost.join('; '));
 });
 
 test('two tabs on one database: each sees the other\'s commits, and no update is lost', async () => {
