@@ -3,7 +3,9 @@
 // 'complete'; a connection closed by the browser or another tab's upgrade reopens lazily.
 // Tabs: every commit bumps the record 'version' in its transaction; `version()` reads it,
 // `at` is the version `records` hold, `reload()` reads every record again, `lock(fn)` runs fn
-// under a Web Lock of the database.
+// under a Web Lock of the database. The lock is kept between calls until another instance
+// asks for it (BroadcastChannel 'cu:' + name) or for 0.5 s without calls; while it is kept
+// nobody else can commit, so `version()` needs no read.
 const S = 'pages';
 const req = (r) => new Promise((ok, no) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => no(r.error))));
 const check = (d) => {
@@ -15,12 +17,29 @@ const check = (d) => {
 export async function indexedDBStore(name, { durability = 'strict' } = {}) {
   check(durability);
   let db, queue = Promise.resolve(), closed;
+  // The Web Lock: `held` releases it (set while this store has it), `wanted` is set when
+  // another instance asked for it, `fresh` while it was kept since `seen` was read or written.
+  let held, wanted, fresh, seen = 0, busy = 0, idle;
+  const free = () => ((wanted = fresh = false), held?.(), (held = null));
+  const bc = globalThis.BroadcastChannel && new BroadcastChannel('cu:' + name);
+  if (bc) bc.onmessage = () => (busy ? (wanted = true) : free());
+  const locked = async (fn) => {
+    busy++;
+    clearTimeout(idle);
+    try {
+      return await fn();
+    } finally {
+      // Kept half a second after the last call (a page holding a lock stays out of the
+      // back/forward cache), or let go at once when asked for.
+      if (!--busy) wanted ? free() : (idle = setTimeout(free, 500));
+    }
+  };
   const use = async () => {
     if (!db) {
       const r = indexedDB.open('cu:' + name, 1);
       r.onupgradeneeded = () => r.result.createObjectStore(S);
       const d = await req(r);
-      d.onclose = d.onversionchange = () => (d.close(), db == d && (db = null));
+      d.onclose = d.onversionchange = () => (d.close(), db == d && (db = null), (fresh = false));
       db = d;
     }
     return db;
@@ -61,7 +80,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     });
     for (const [k, v] of puts) records.set(k, v);
     for (const k of deletes) records.delete(k);
-    return (at = version);
+    return (at = seen = version);
   };
 
   return {
@@ -83,11 +102,21 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
       return at;
     },
     reload: () => (queue = queue.then(load)),
-    version: async () => (await req((await use()).transaction(S).objectStore(S).get('version'))) || 0,
-    lock: (fn) => (globalThis.navigator?.locks ? navigator.locks.request('cu:' + name, fn) : fn()),
+    async version() {
+      if (fresh) return seen;
+      seen = (await req((await use()).transaction(S).objectStore(S).get('version'))) || 0;
+      fresh = !!held;
+      return seen;
+    },
+    lock(fn) {
+      if (held || !globalThis.navigator?.locks) return locked(fn);
+      bc?.postMessage(0); // whoever keeps the lock: let it go after its call
+      return new Promise((ok, no) => navigator.locks.request('cu:' + name, () => new Promise((release) => ((held = release), locked(fn).then(ok, no)))));
+    },
     close() {
       closed = true;
-      return (queue = queue.then(() => (db?.close(), (db = null))));
+      bc?.close();
+      return (queue = queue.then(() => (free(), db?.close(), (db = null))));
     },
   };
 }

@@ -378,16 +378,21 @@ test('two tabs on one database: each sees the other\'s commits, and no update is
   const second = await context.newPage();
   await second.goto(url);
   try {
-    // Each tab keeps an instance in window.lua and increments Memory.n 10 times, the two
-    // tabs interleaved; Web Locks and the database's version keep them in step.
+    // Each tab keeps an instance in window.lua and increments Memory.n, the two tabs at
+    // once; Web Locks and the database's version keep them in step.
     const open = `window.lua = await CuWASM.init({ storage: 'indexeddb', name: 'tabs' }); return true;`;
     assert.equal(await inPage(page, open), true);
     assert.equal(await inPage(second, open), true);
     await inPage(page, `await window.lua.compute('Memory.n = 0'); return 0;`);
-    const inc = `for (let i = 0; i < 10; i++) await window.lua.compute('Memory.n = (Memory.n or 0) + 1'); return true;`;
-    await Promise.all([inPage(page, inc), inPage(second, inc)]);
-    assert.equal(await inPage(page, `return window.lua.compute('return Memory.n');`), 20);
-    assert.equal(await inPage(second, `return window.lua.compute('return Memory.n');`), 20);
+    // Each increment returns the count it made. A tab keeps the lock between its calls
+    // until the other asks for it: the two tabs' increments interleave (neither waits for
+    // the other to finish all of its own).
+    const inc = `const got = []; for (let i = 0; i < arg; i++) got.push(await window.lua.compute('Memory.n = (Memory.n or 0) + 1 return Memory.n')); return got;`;
+    const [a, b] = await Promise.all([inPage(page, inc, 20), inPage(second, inc, 10)]);
+    assert.deepEqual([...a, ...b].sort((x, y) => x - y), Array.from({ length: 30 }, (_, i) => i + 1), 'every increment saw the one before');
+    assert.ok(Math.min(...b) < Math.max(...a) && Math.min(...a) < Math.max(...b), `interleaved: ${a} / ${b}`);
+    assert.equal(await inPage(page, `return window.lua.compute('return Memory.n');`), 30);
+    assert.equal(await inPage(second, `return window.lua.compute('return Memory.n');`), 30);
   } finally {
     await context.close();
   }
