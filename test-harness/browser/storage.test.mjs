@@ -103,7 +103,7 @@ test('a closure, 500 records and an index survive a reload and a browser restart
     });
     assert.deepEqual(raw.names, ['pages']);
     assert.equal(raw.version, 1);
-    assert.ok(raw.keys.length > 0 && raw.keys.every((k) => /^p\d+$/.test(k) || k == 'version'), JSON.stringify(raw.keys));
+    assert.ok(raw.keys.length > 0 && raw.keys.every((k) => /^b:\d+$/.test(k) || k == 'version'), JSON.stringify(raw.keys));
 
     // The whole browser closed and started again on the same profile.
     await context.close();
@@ -150,11 +150,11 @@ test('idb.js: bad durability, serialized commits, exact-size values, reopen afte
         const q = indexedDB.open('cu:raw');
         q.onerror = () => no(q.error);
         q.onsuccess = () => {
-          const g = q.result.transaction('pages').objectStore('pages').get('b');
+          const g = q.result.transaction('pages').objectStore('pages').get('b:b');
           g.onsuccess = () => (q.result.close(), ok(g.result));
         };
       });
-      out.stored = [raw.constructor.name, raw.buffer.byteLength];
+      out.stored = [raw[0], raw[1].constructor.name, raw[1].buffer.byteLength];
       // Another connection deletes the database: ours closes itself (versionchange), and the
       // next commit opens a new one.
       await new Promise((ok, no) => {
@@ -174,10 +174,66 @@ test('idb.js: bad durability, serialized commits, exact-size values, reopen afte
     });
     assert.equal(r.bad, 'TypeError');
     assert.deepEqual(r.records, { a: [2], b: [7, 7, 7], c: [3] });
-    assert.deepEqual(r.stored, ['Uint8Array', 3]);
+    assert.deepEqual(r.stored, ['b', 'Uint8Array', 3]);
     assert.equal(r.afterUpgrade, 'ok');
     assert.equal(r.closed, 'InvalidStateError');
     assert.deepEqual(r.reopened, { d: [4, 5] }); // the deleted database's records are gone
+  } finally {
+    await context.close();
+  }
+});
+
+test('idb.js: pages are stored 16 to a bundle; records stored one per value (the first layout) move into bundles when touched', async () => {
+  const { context, page } = await launch(newProfile());
+  try {
+    const r = await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      const raw = (f) => new Promise((ok, no) => {
+        const q = indexedDB.open('cu:bundles', 1);
+        q.onupgradeneeded = () => q.result.createObjectStore('pages');
+        q.onerror = () => no(q.error);
+        q.onsuccess = () => {
+          const t = q.result.transaction('pages', 'readwrite'), os = t.objectStore('pages'), got = {};
+          f(os, got);
+          t.oncomplete = () => (q.result.close(), ok(got));
+          t.onabort = () => no(t.error);
+        };
+      });
+      const layout = () => raw((os, got) => {
+        const c = os.openCursor();
+        c.onsuccess = () => {
+          if (!c.result) return;
+          const v = c.result.value;
+          got[c.result.key] = Array.isArray(v) ? v.filter((_, i) => i % 2 == 0) : typeof v == 'number' ? [v] : [...v];
+          c.result.continue();
+        };
+      });
+      // The first layout: one record per value.
+      await raw((os) => {
+        os.put(new Uint8Array([3]), 'p3');
+        os.put(new Uint8Array([40]), 'p40');
+        os.put(new Uint8Array([9]), 'a');
+        os.put(5, 'version');
+      });
+      const s = await indexedDBStore('bundles');
+      const out = { loaded: Object.fromEntries([...s.records].map(([k, v]) => [k, [...v]])), at: s.at };
+      await s.commit([['p4', new Uint8Array([4])], ['p17', new Uint8Array([17])], ['p017', new Uint8Array([0])]], ['p40']);
+      out.after = await layout();
+      await s.commit([['a', new Uint8Array([10])]], ['p3', 'p4']);
+      out.last = await layout();
+      await s.close();
+      const again = await indexedDBStore('bundles');
+      out.reopened = Object.fromEntries([...again.records].map(([k, v]) => [k, [...v]]));
+      await again.close();
+      return out;
+    });
+    assert.deepEqual(r.loaded, { p3: [3], p40: [40], a: [9] });
+    assert.equal(r.at, 5);
+    // p3 and p4 share bundle 0, p17 is in bundle 1, p40 (bundle 2) is gone; 'p017' is not a
+    // page name: it is a record of its own; 'a' was not touched and is still alone.
+    assert.deepEqual(r.after, { a: [9], 'b:0': ['p3', 'p4'], 'b:1': ['p17'], 'b:p017': ['p017'], version: [6] });
+    assert.deepEqual(r.last, { 'b:1': ['p17'], 'b:a': ['a'], 'b:p017': ['p017'], version: [7] });
+    assert.deepEqual(r.reopened, { p17: [17], p017: [0], a: [10] });
   } finally {
     await context.close();
   }
