@@ -25,7 +25,7 @@ const SUGGESTIONS = {
   INSTANCE_DEAD: AGAIN,
   STORAGE_FAILED: 'The change was not saved and was undone; check the storage and retry.',
   STORAGE_QUOTA: 'The storage is full: delete data or ask the browser for more space.',
-  STORAGE_UNAVAILABLE: 'The storage could not be opened (no IndexedDB, private mode, or held by another process): close the other user, or pass storage: \'memory\'.',
+  STORAGE_UNAVAILABLE: 'Close what holds the storage, or use storage \'memory\'.',
   BATCH_FAILED: 'See failures.',
 };
 const CODES = Object.keys(SUGGESTIONS);

@@ -1,15 +1,9 @@
-// idb.js: CuWASM's IndexedDB storage adapter (browsers; contract: file-store.js). Database
-// 'cu:' + name, store 'pages'. commit: one readwrite transaction, in call order, resolved on
-// 'complete'; a connection closed by the browser or another tab's upgrade reopens lazily.
-// Tabs: every commit bumps the record 'version' in its transaction; `version()` reads it,
-// `at` is the version `records` hold, `reload()` reads every record again, `lock(fn)` runs fn
-// under a Web Lock of the database. The lock is kept between calls until another instance
-// asks for it (BroadcastChannel 'cu:' + name) or for 0.5 s without calls; while it is kept
-// nobody else can commit, so `version()` needs no read.
+// idb.js: CuWASM's IndexedDB storage adapter (browsers; contract: file-store.js; layout:
+// docs/FORMAT.md "IndexedDB store"). A commit is one readwrite transaction, in call order,
+// resolved on 'complete'; pages are stored 16 to a value (a put costs the same whatever its
+// size). Tabs: every commit bumps 'version'; calls run under a Web Lock, kept until another
+// instance asks (BroadcastChannel) or 0.5 s idle, so while kept `version()` needs no read.
 const S = 'pages';
-// Records are kept in bundles, one IndexedDB value each (an array: key, bytes, key, bytes...):
-// pages p<16k>..p<16k+15> in bundle 'b:<k>', any other key k alone in 'b:k'. A put costs
-// ~0.3 ms whatever its size, so a 1,000-record batch (17 pages) is 2 puts, not 17.
 const page = (k) => /^p(0|[1-9]\d*)$/.test(k) && BigInt(k.slice(1)) / 16n;
 const bundle = (k, n = page(k)) => 'b:' + (n === false ? k : n);
 const members = (k, n = page(k)) => (n === false ? [k] : Array.from({ length: 16 }, (_, i) => 'p' + (n * 16n + BigInt(i))));
@@ -24,8 +18,7 @@ const check = (d) => {
 export async function indexedDBStore(name, { durability = 'strict' } = {}) {
   check(durability);
   let db, queue = Promise.resolve(), closed;
-  // The Web Lock: `held` releases it (set while this store has it), `wanted` is set when
-  // another instance asked for it, `fresh` while it was kept since `seen` was read or written.
+  // held: releases the lock we keep; fresh: kept since `seen` was read or written.
   let held, wanted, fresh, seen = 0, busy = 0, idle;
   const free = () => ((wanted = fresh = false), held?.(), (held = null));
   const bc = globalThis.BroadcastChannel && new BroadcastChannel('cu:' + name);
@@ -36,8 +29,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     try {
       return await fn();
     } finally {
-      // Kept half a second after the last call (a page holding a lock stays out of the
-      // back/forward cache), or let go at once when asked for.
+      // (A page keeping a lock stays out of the back/forward cache.)
       if (!--busy) wanted ? free() : (idle = setTimeout(free, 500));
     }
   };
@@ -52,7 +44,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     return db;
   };
   const records = new Map();
-  const single = new Set(); // records stored alone under their own key (idb.js before bundles)
+  const single = new Set(); // records stored alone (the first layout)
   let at = 0; // the version `records` are of
   const load = async () => {
     const os = (await use()).transaction(S).objectStore(S);
@@ -82,7 +74,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     try {
       const vr = o.get('version');
       vr.onsuccess = () => o.put((version = (vr.result || 0) + 1), 'version');
-      // Each bundle touched is written whole: its records as they will be.
+      // Each bundle touched, written whole.
       const next = new Map(puts), done = new Set();
       for (const k of deletes) next.set(k, null);
       for (const k of next.keys()) {
@@ -115,7 +107,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
       let p;
       try {
         if (closed) throw new DOMException('idb: closed', 'InvalidStateError');
-        // Exact-size copies: a view would store its whole buffer; the caller may reuse it.
+        // Exact-size copies (a view would store its whole buffer).
         p = [puts.map(([k, v]) => [k, new Uint8Array(v)]), [...deletes], { durability: check(o.durability ?? durability) }];
       } catch (e) {
         return Promise.reject(e);
@@ -136,7 +128,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     },
     lock(fn) {
       if (held || !globalThis.navigator?.locks) return locked(fn);
-      bc?.postMessage(0); // whoever keeps the lock: let it go after its call
+      bc?.postMessage(0); // asks whoever keeps it
       return new Promise((ok, no) => navigator.locks.request('cu:' + name, () => new Promise((release) => ((held = release), locked(fn).then(ok, no)))));
     },
     close() {
