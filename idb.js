@@ -22,7 +22,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
   let held, wanted, fresh, seen = 0, busy = 0, idle;
   const free = () => ((wanted = fresh = false), held?.(), (held = null));
   const bc = globalThis.BroadcastChannel && new BroadcastChannel('cu:' + name);
-  if (bc) bc.onmessage = () => (busy ? (wanted = true) : free());
+  if (bc) bc.onmessage = () => (held && !busy ? free() : (wanted = true));
   const locked = async (fn) => {
     busy++;
     clearTimeout(idle);
@@ -128,8 +128,10 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     },
     lock(fn) {
       if (held || !globalThis.navigator?.locks) return locked(fn);
-      bc?.postMessage(0); // asks whoever keeps it
-      return new Promise((ok, no) => navigator.locks.request('cu:' + name, () => new Promise((release) => ((held = release), locked(fn).then(ok, no)))));
+      // Asks whoever keeps it, every 50 ms (a message may overtake our request).
+      const ask = () => bc?.postMessage(0), asking = setInterval(ask, 50);
+      ask();
+      return new Promise((ok, no) => navigator.locks.request('cu:' + name, () => new Promise((release) => (clearInterval(asking), (held = release), locked(fn).then(ok, no)))));
     },
     close() {
       closed = true;

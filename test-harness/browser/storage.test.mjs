@@ -443,7 +443,15 @@ test('two tabs on one database: each sees the other\'s commits, and no update is
     // Each increment returns the count it made. A tab keeps the lock between its calls
     // until the other asks for it: the two tabs' increments interleave (neither waits for
     // the other to finish all of its own).
-    const inc = `const got = []; for (let i = 0; i < arg; i++) got.push(await window.lua.compute('Memory.n = (Memory.n or 0) + 1 return Memory.n')); return got;`;
+    // (Each tab starts once it has heard from the other, so that they really run at once.)
+    const inc = `
+      await new Promise((go) => {
+        const ch = new BroadcastChannel('start'), hello = setInterval(() => ch.postMessage(0), 10);
+        ch.onmessage = () => (clearInterval(hello), ch.postMessage(0), (ch.onmessage = null), setTimeout(() => ch.close(), 200), go());
+      });
+      const got = [];
+      for (let i = 0; i < arg; i++) got.push(await window.lua.compute('Memory.n = (Memory.n or 0) + 1 return Memory.n'));
+      return got;`;
     const [a, b] = await Promise.all([inPage(page, inc, 20), inPage(second, inc, 10)]);
     assert.deepEqual([...a, ...b].sort((x, y) => x - y), Array.from({ length: 30 }, (_, i) => i + 1), 'every increment saw the one before');
     assert.ok(Math.min(...b) < Math.max(...a) && Math.min(...a) < Math.max(...b), `interleaved: ${a} / ${b}`);
