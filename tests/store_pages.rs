@@ -286,3 +286,42 @@ fn a_closure_and_an_index_survive_a_save_and_a_load() {
     assert_eq!(dispatch(&mut b, cu::store_ops::OP_LOAD_PAGES, &bad, &mut reply), Status::BadData);
     ok(&mut b, "Memory.x = 1 assert(Memory.x == 1)");
 }
+
+/// The Lua checks of the golden v1 database (tests/fixtures/pages/make-v1.mjs made it).
+pub const V1_CHECKS: &str = r#"
+    assert(Memory.counter() == 12 and Memory.counter() == 13)
+    -- Each function of a plain table is a blob of its own: their upvalue is not shared.
+    assert(Memory.pair.inc() == 2 and Memory.pair.get() == 0)
+    assert(Memory.doc == string.rep('a long text that compresses well; ', 100))
+    assert(Memory.deep.a.b.c.d.e == 'bottom')
+    local m = Memory.mixed
+    assert(m[1] == 1 and m[2] == 2.5 and math.type(m[2]) == 'float' and m[3] == 'three' and m[4] == true)
+    assert(m[10] == false and m[-1] == 'neg' and m[0.5] == 'half' and m.bin == '\0\1\255' and #m == 4)
+    assert(m.big == math.maxinteger and 1 / m.tiny == -math.huge and m.inf == math.huge and m.utf == 'h\u{E9}llo \u{1F600}')
+    assert(Memory.obj.x == 1 and Memory.obj.y == 'y?')
+    assert(ext.count('users') == 149 and Memory.users.u150 == nil)
+    local u = Memory.users.u7
+    assert(u.name == 'user 7' and u.age == 25 and u.email == 'u7@example.com' and u.tags[1] == 't1' and u.tags[2] == 't2')
+    assert(u.address.city == 'Oslo' and u.address.zip == 1007)
+    local plan = ext.query('users', { field = 'age', op = '=', value = 25, explain = true })
+    assert(plan.type == 'btree' and plan.examined == 3, plan.examined)
+    assert(#ext.query('users', { field = 'age', op = '=', value = 25 }) == 3)
+    assert(ext.query('users', { field = 'email', op = '=', value = 'u9@example.com', explain = true }).type == 'hash')
+    assert(ext.query('users', { field = 'email', op = '=', value = 'u9@example.com' })[1].key == 'u9')
+    assert(not pcall(function() Memory.users.u1.email = 'u2@example.com' end))
+"#;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages").join(name)).unwrap()
+}
+
+#[test]
+fn the_golden_v1_database_opens_with_every_value() {
+    let req = fixture("v1.bin");
+    let mut inst = Instance::new(0, 0, [5, 6]).unwrap();
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(&mut inst, cu::store_ops::OP_LOAD_PAGES, &req, &mut reply), Status::Ok);
+    let (s, r) = compute(&mut inst, V1_CHECKS);
+    assert_eq!(s, Status::Ok, "{}", String::from_utf8_lossy(&r));
+    inst.check_store().unwrap();
+}
