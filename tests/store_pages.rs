@@ -38,6 +38,11 @@ fn dump(s: &Store, node: NodeId) -> String {
     format!("{entries:?} ix{ix:?} len{}", s.border(node))
 }
 
+/// `dump` of both roots: `Memory` and the system area.
+fn dump_all(s: &Store) -> String {
+    format!("{} sys{:?}", dump(s, ROOT), s.system_root_if_any().map(|n| dump(s, n)))
+}
+
 fn write(disk: &mut BTreeMap<u64, Vec<u8>>, pages: Vec<(u64, Option<Vec<u8>>)>) -> usize {
     let n = pages.len();
     for (p, b) in pages {
@@ -106,7 +111,7 @@ fn loading_the_written_pages_gives_the_same_store() {
         let mut s = Store::new();
         let mut disk = BTreeMap::new();
         for step in 0..300 {
-            let t = rand_table(&s, &mut rng);
+            let t = if rng.below(5) == 0 { s.system_table(b"area", true).unwrap() } else { rand_table(&s, &mut rng) };
             match rng.below(10) {
                 0..=5 => {
                     let v = rand_value(&mut s, &mut rng, 0);
@@ -128,7 +133,7 @@ fn loading_the_written_pages_gives_the_same_store() {
                 write(&mut disk, s.take_pages());
                 let loaded = load(&disk).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e:?}"));
                 loaded.check_invariants().unwrap();
-                assert_eq!(dump(&loaded, ROOT), dump(&s, ROOT), "seed {seed} step {step}");
+                assert_eq!(dump_all(&loaded), dump_all(&s), "seed {seed} step {step}");
             }
         }
     }
@@ -184,10 +189,14 @@ fn damaged_pages_are_refused() {
     }
     s.create_index(users, Key::str(b"n"), false, true).unwrap();
     s.set(ROOT, Key::str(b"doc"), Some(Value::Key(Key::str("a long text that compresses well ".repeat(200).as_bytes())))).unwrap();
+    let area = s.system_table(b"area", true).unwrap();
+    let t = s.new_node();
+    s.fill(t, Key::str(b"version"), Value::Key(Key::Int(3)));
+    s.set(area, Key::str(b"users"), Some(Value::Table(t))).unwrap();
     s.commit();
     let mut disk = BTreeMap::new();
     write(&mut disk, s.take_pages());
-    assert_eq!(dump(&load(&disk).unwrap(), ROOT), dump(&s, ROOT));
+    assert_eq!(dump_all(&load(&disk).unwrap()), dump_all(&s));
     let mut rng = Rng(7);
     let mut refused = 0;
     for _ in 0..3000 {
@@ -288,28 +297,7 @@ fn a_closure_and_an_index_survive_a_save_and_a_load() {
 }
 
 /// The Lua checks of the golden v1 database (tests/fixtures/pages/make-v1.mjs made it).
-pub const V1_CHECKS: &str = r#"
-    assert(Memory.counter() == 12 and Memory.counter() == 13)
-    -- Each function of a plain table is a blob of its own: their upvalue is not shared.
-    assert(Memory.pair.inc() == 2 and Memory.pair.get() == 0)
-    assert(Memory.doc == string.rep('a long text that compresses well; ', 100))
-    assert(Memory.deep.a.b.c.d.e == 'bottom')
-    local m = Memory.mixed
-    assert(m[1] == 1 and m[2] == 2.5 and math.type(m[2]) == 'float' and m[3] == 'three' and m[4] == true)
-    assert(m[10] == false and m[-1] == 'neg' and m[0.5] == 'half' and m.bin == '\0\1\255' and #m == 4)
-    assert(m.big == math.maxinteger and 1 / m.tiny == -math.huge and m.inf == math.huge and m.utf == 'h\u{E9}llo \u{1F600}')
-    assert(Memory.obj.x == 1 and Memory.obj.y == 'y?')
-    assert(ext.count('users') == 149 and Memory.users.u150 == nil)
-    local u = Memory.users.u7
-    assert(u.name == 'user 7' and u.age == 25 and u.email == 'u7@example.com' and u.tags[1] == 't1' and u.tags[2] == 't2')
-    assert(u.address.city == 'Oslo' and u.address.zip == 1007)
-    local plan = ext.query('users', { field = 'age', op = '=', value = 25, explain = true })
-    assert(plan.type == 'btree' and plan.examined == 3, plan.examined)
-    assert(#ext.query('users', { field = 'age', op = '=', value = 25 }) == 3)
-    assert(ext.query('users', { field = 'email', op = '=', value = 'u9@example.com', explain = true }).type == 'hash')
-    assert(ext.query('users', { field = 'email', op = '=', value = 'u9@example.com' })[1].key == 'u9')
-    assert(not pcall(function() Memory.users.u1.email = 'u2@example.com' end))
-"#;
+const V1_CHECKS: &str = include_str!("fixtures/pages/v1-checks.lua");
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages").join(name)).unwrap()
@@ -321,7 +309,79 @@ fn the_golden_v1_database_opens_with_every_value() {
     let mut inst = Instance::new(0, 0, [5, 6]).unwrap();
     let mut reply = Vec::new();
     assert_eq!(dispatch(&mut inst, cu::store_ops::OP_LOAD_PAGES, &req, &mut reply), Status::Ok);
+    // Loading format 1 marks every page: the next save writes them all as version 2.
+    let pages = take_pages_request(&mut inst);
+    assert_eq!(pages_of(&pages).len(), pages_of(&req).len());
+    assert!(pages_of(&req).iter().all(|(_, b)| b[4] == 1) && pages_of(&pages).iter().all(|(_, b)| b[4] == 2));
+    assert!(pages_of(&take_pages_request(&mut inst)).is_empty(), "taken once");
     let (s, r) = compute(&mut inst, V1_CHECKS);
     assert_eq!(s, Status::Ok, "{}", String::from_utf8_lossy(&r));
     inst.check_store().unwrap();
+    // The upgraded pages open (as version 2 now: nothing more to write) with every value.
+    let mut b = Instance::new(0, 0, [7, 8]).unwrap();
+    assert_eq!(dispatch(&mut b, cu::store_ops::OP_LOAD_PAGES, &pages, &mut reply), Status::Ok);
+    assert!(pages_of(&take_pages_request(&mut b)).is_empty());
+    let (s, r) = compute(&mut b, V1_CHECKS);
+    assert_eq!(s, Status::Ok, "{}", String::from_utf8_lossy(&r));
+}
+
+/// TAKE_PAGES's reply as a LOAD_PAGES request (every page holds nodes).
+fn take_pages_request(inst: &mut Instance) -> Vec<u8> {
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(inst, cu::store_ops::OP_TAKE_PAGES, &[], &mut reply), Status::Ok);
+    // Reply: u32 2n, then (int page, string bytes) pairs.
+    let n = u32::from_le_bytes(reply[..4].try_into().unwrap()) / 2;
+    let mut req = n.to_le_bytes().to_vec();
+    let mut p = 4;
+    for _ in 0..n {
+        assert_eq!(reply[p], 3);
+        req.extend_from_slice(&reply[p + 1..p + 9]);
+        p += 9;
+        assert_eq!(reply[p], 5, "every page holds nodes");
+        let len = u32::from_le_bytes(reply[p + 1..p + 5].try_into().unwrap()) as usize;
+        req.extend_from_slice(&reply[p + 1..p + 5 + len]);
+        p += 5 + len;
+    }
+    assert_eq!(p, reply.len());
+    req
+}
+
+/// The pages of a LOAD_PAGES request.
+fn pages_of(req: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut p = 4;
+    for _ in 0..u32::from_le_bytes(req[..4].try_into().unwrap()) {
+        let page = u64::from_le_bytes(req[p..p + 8].try_into().unwrap());
+        let len = u32::from_le_bytes(req[p + 8..p + 12].try_into().unwrap()) as usize;
+        out.push((page, req[p + 12..p + 12 + len].to_vec()));
+        p += 12 + len;
+    }
+    out
+}
+
+#[test]
+fn versions_other_than_1_and_2_are_refused_and_version_1_has_no_system_area() {
+    let mut s = Store::new();
+    s.set(ROOT, Key::str(b"a"), Some(Value::Key(Key::Int(1)))).unwrap();
+    let area = s.system_table(b"area", true).unwrap();
+    s.set(area, Key::str(b"b"), Some(Value::Key(Key::Int(2)))).unwrap();
+    s.commit();
+    let mut disk = BTreeMap::new();
+    write(&mut disk, s.take_pages());
+    assert_eq!(dump_all(&load(&disk).unwrap()), dump_all(&s));
+    for v in [0u8, 1, 3, 255] {
+        let mut bad = disk.clone();
+        bad.values_mut().for_each(|b| b[4] = v);
+        assert_eq!(load(&bad).err(), Some(StoreError::Corrupt), "version {v}");
+    }
+    // Without the system area, the same pages as version 1 are fine.
+    let mut t = Store::new();
+    t.set(ROOT, Key::str(b"a"), Some(Value::Key(Key::Int(1)))).unwrap();
+    t.commit();
+    let mut disk = BTreeMap::new();
+    write(&mut disk, t.take_pages());
+    disk.values_mut().for_each(|b| b[4] = 1);
+    let mut l = load(&disk).unwrap();
+    assert_eq!(dump_all(&l), dump_all(&t));
+    assert_eq!(l.take_pages().len(), 1, "the upgrade rewrites the page");
 }

@@ -19,6 +19,8 @@
 //! | index.rs | B-tree and hash indices on a field of a table's records |
 //! | query.rs | conditions, plans (index or scan), ordering, paging |
 //! | wire.rs | values from requests into the store, and from the store to replies |
+//! | pages.rs | the store as storage pages, and back |
+//! | system.rs | the hidden system area, a second root beside `Memory` for Cu's own data |
 
 pub mod index;
 pub mod map;
@@ -26,6 +28,7 @@ pub mod map;
 pub mod pages;
 pub mod query;
 pub mod sort;
+pub mod system;
 pub mod value;
 pub mod wire;
 
@@ -133,6 +136,8 @@ pub struct Store {
     /// same set as bits (bit `p % 64` of word `p / 64`).
     dirty: Vec<u64>,
     dirty_bits: Vec<u64>,
+    /// The root of the system area (system.rs), once made.
+    system: Option<NodeId>,
 }
 
 /// Nodes per storage page (pages.rs).
@@ -156,6 +161,7 @@ impl Store {
             page_nodes: Vec::new(),
             dirty: Vec::new(),
             dirty_bits: Vec::new(),
+            system: None,
         };
         s.new_node();
         s
@@ -231,11 +237,12 @@ impl Store {
     }
 
     /// The node of a handle while it is in the tree (a table taken out of it counts as
-    /// deleted at once, though it is freed only at commit).
+    /// deleted at once, though it is freed only at commit). The tree has two roots:
+    /// `Memory` and the system area's.
     pub fn resolve(&self, handle: i64) -> Option<NodeId> {
         let id = handle as u32;
         let slot = self.slots.get(id as usize)?;
-        let live = slot.node.as_ref().is_some_and(|n| id == ROOT || n.parent.is_some());
+        let live = slot.node.as_ref().is_some_and(|n| id == ROOT || n.parent.is_some() || self.system == Some(id));
         (slot.gen == (handle >> 32) as u32 && live).then_some(id)
     }
 

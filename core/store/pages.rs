@@ -11,19 +11,24 @@
 //! | bytes | what |
 //! | --- | --- |
 //! | 4 | magic `CuPg` |
-//! | 1 | format version (1) |
+//! | 1 | format version (2; 1 is read too) |
 //! | 3 | zero |
 //! | 4 | Adler-32 of the body |
 //! | 4 | body length |
 //! | body | `u32` record count, then the records in pid order |
 //!
-//! Record: `u64` pid, `u64` parent pid (`u64::MAX` for the root), the key in the parent (a
-//! wire key: tags 1–5 of docs/ARCHITECTURE.md "Wire values"; nil for the root), `u32` entry
-//! count, entries (a wire key, then a value: a wire scalar, tags 1–5, floats as stored, NaN
-//! included; or a blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes),
-//! a string value over 1 KiB whose DEFLATE is smaller: tag 11, `u32` length, `u32` compressed
-//! length, raw DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2 hash, `u8` 1 if
-//! unique). Child tables are not entries: each child's record points to its parent.
+//! Record: `u64` pid, `u64` parent pid (`u64::MAX` for the root, `u64::MAX - 1` for the
+//! root of the system area, version 2 only), the key in the parent (a wire key: tags 1–5
+//! of docs/ARCHITECTURE.md "Wire values"; nil for both roots), `u32` entry count, entries
+//! (a wire key, then a value: a wire scalar, tags 1–5, floats as stored, NaN included; or a
+//! blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes; or a string value
+//! over 1 KiB whose DEFLATE is smaller: tag 11, `u32` length, `u32` compressed length, raw
+//! DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2
+//! hash, `u8` 1 if unique). Child tables are not entries: each child's record points to its
+//! parent.
+//!
+//! Version 1 is version 2 without a system area. Loading any version-1 page marks every
+//! page changed, so the next save writes the whole store as version 2 (the upgrade).
 
 use super::wire::{put_key, put_u32, Reader};
 use super::{sort, Key, Node, NodeId, Store, StoreError, Value, MAX_DEPTH, PAGE_NODES, ROOT};
@@ -31,13 +36,15 @@ use crate::wire::{TAG_FLOAT, TAG_NIL};
 use alloc::vec::Vec;
 
 pub const MAGIC: [u8; 4] = *b"CuPg";
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 const HEADER: usize = 16;
 const TAG_BLOB: u8 = 10;
 const TAG_DEFLATED: u8 = 11;
 /// Strings longer than this are stored deflated when that is smaller.
 const COMPRESS_OVER: usize = 1024;
 const NO_PARENT: u64 = u64::MAX;
+/// The parent pid of the system area's root (system.rs).
+const SYSTEM_PARENT: u64 = u64::MAX - 1;
 const CORRUPT: StoreError = StoreError::Corrupt;
 
 /// A node's record as read from a page.
@@ -83,7 +90,8 @@ impl Store {
                     put_key(&mut body, k);
                 }
                 None => {
-                    body.extend_from_slice(&NO_PARENT.to_le_bytes());
+                    let parent = if n.pid == 0 { NO_PARENT } else { SYSTEM_PARENT };
+                    body.extend_from_slice(&parent.to_le_bytes());
                     body.push(TAG_NIL);
                 }
             }
@@ -138,13 +146,21 @@ impl Store {
         self.undo.clear();
         self.changes.clear();
         self.take_dirty();
-        r
+        if r == Ok(true) {
+            // Written by format 1: every page is written again, as version 2.
+            for p in 0..self.page_nodes.len() {
+                if let Some(&id) = self.page_nodes[p].first() {
+                    self.touch(id);
+                }
+            }
+        }
+        r.map(|_| ())
     }
 
-    /// Empties the store (the root stays, as node 0).
+    /// Empties the store (the root stays, as node 0; the system area goes).
     fn clear(&mut self) {
         let children: Vec<NodeId> = self.node(ROOT).map_or(Vec::new(), |n| n.map.iter().filter_map(|(_, v)| if let Value::Table(c) = v { Some(*c) } else { None }).collect());
-        for c in children {
+        for c in children.into_iter().chain(self.system.take()) {
             self.free_tree(c);
         }
         if let Some(root) = self.node_mut(ROOT) {
@@ -156,27 +172,32 @@ impl Store {
         self.changes.clear();
     }
 
-    fn load(&mut self, pages: &[(u64, &[u8])], made: &mut Vec<NodeId>) -> Result<(), StoreError> {
+    /// Loads into the cleared store; Ok(true) when a page was of format version 1.
+    fn load(&mut self, pages: &[(u64, &[u8])], made: &mut Vec<NodeId>) -> Result<bool, StoreError> {
         // Pages in page order, whose records are in pid order: all records in pid order.
         let mut records = Vec::new();
         let mut last = None;
+        let mut old = false;
         for i in sort::order(pages.len(), usize::MAX, &|a, b| pages[a].0.cmp(&pages[b].0)) {
             let (page, bytes) = pages[i as usize];
             if last >= Some(page) {
                 return Err(CORRUPT);
             }
             last = Some(page);
-            read_page(page, bytes, self, &mut records)?;
+            old |= read_page(page, bytes, self, &mut records)? == 1;
         }
         // Nodes first (the root is node 0, pid 0), then the links, then the entries.
         let mut ids = Vec::with_capacity(records.len());
         for r in &records {
             let root = r.pid == 0;
-            if root != (r.parent == NO_PARENT) || root != r.key.is_none() {
+            let system = r.parent == SYSTEM_PARENT && !old;
+            if root != (r.parent == NO_PARENT) || (root || system) != r.key.is_none() || (system && self.system.is_some()) {
                 return Err(CORRUPT);
             }
             let id = if root { ROOT } else { self.new_node_with_pid(r.pid) };
-            if !root {
+            if system {
+                self.system = Some(id);
+            } else if !root {
                 made.push(id);
             }
             ids.push(id);
@@ -199,11 +220,11 @@ impl Store {
                 }
             }
         }
-        // Every node reaches the root within the depth limit (no cycles).
+        // Every node reaches a root within the depth limit (no cycles).
         for &id in &ids {
             let mut at = id;
             let mut steps = 0;
-            while at != ROOT {
+            while at != ROOT && Some(at) != self.system {
                 at = self.node(at).and_then(|n| n.parent.as_ref()).ok_or(CORRUPT)?.0;
                 steps += 1;
                 if steps > MAX_DEPTH {
@@ -225,7 +246,7 @@ impl Store {
         for (id, (field, hash, unique)) in indices {
             self.create_index(id, field, hash, unique).map_err(|_| CORRUPT)?;
         }
-        Ok(())
+        Ok(old)
     }
 }
 
@@ -244,12 +265,13 @@ fn put_scalar(out: &mut Vec<u8>, s: &Key) {
     put_key(out, s);
 }
 
-/// Reads one page's records into `out` (blobs become values of `store`).
-fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) -> Result<(), StoreError> {
+/// Reads one page's records into `out` (blobs become values of `store`); returns the
+/// page's format version.
+fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) -> Result<u8, StoreError> {
     let head = bytes.get(..HEADER).ok_or(CORRUPT)?;
     let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
     let body = &bytes[HEADER..];
-    if head[..4] != MAGIC || head[4] != VERSION || u32_at(12) as usize != body.len() || u32_at(8) != crate::codec::adler32(body) {
+    if head[..4] != MAGIC || !(1..=VERSION).contains(&head[4]) || u32_at(12) as usize != body.len() || u32_at(8) != crate::codec::adler32(body) {
         return Err(CORRUPT);
     }
     let mut r = Reader::new(body);
@@ -314,5 +336,5 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
     if !r.done() {
         return Err(CORRUPT);
     }
-    Ok(())
+    Ok(head[4])
 }
