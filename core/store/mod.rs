@@ -273,10 +273,16 @@ impl Store {
         }
     }
 
-    /// The keys of a table in key order.
+    /// The keys of a table in key order (the order of their index encoding).
     pub fn sorted_keys(&self, node: NodeId) -> Vec<Key> {
         let keys: Vec<&Key> = self.node(node).map_or(Vec::new(), |n| n.map.iter().map(|(k, _)| k).collect());
-        sort::order(keys.len(), usize::MAX, &|a, b| keys[a].order(keys[b])).iter().map(|&i| keys[i as usize].clone()).collect()
+        let mut e = Vec::new();
+        let mut prefix = |i: usize| {
+            e.clear();
+            keys[i].encode(&mut e);
+            sort::prefix(&e)
+        };
+        sort::order_by_prefix(keys.len(), &mut prefix, &|a, b| keys[a].order(keys[b])).iter().map(|&i| keys[i as usize].clone()).collect()
     }
 
     /// `#t`.
@@ -534,23 +540,7 @@ impl Store {
         });
         // Sorted by their first 24 bytes as three integers, then each run of equal first
         // bytes (rare: the record key differs within them) by all its bytes.
-        let mut keyed: Vec<([u64; 3], u32)> =
-            found.iter().enumerate().map(|(i, e)| ([sort::word(e, 0), sort::word(e, 8), sort::word(e, 16)], i as u32)).collect();
-        sort::sort_keyed(&mut keyed);
-        let mut ord: Vec<u32> = Vec::with_capacity(keyed.len());
-        let mut at = 0;
-        while at < keyed.len() {
-            let end = at + keyed[at..].iter().take_while(|k| k.0 == keyed[at].0).count();
-            let run = &keyed[at..end];
-            if run.len() == 1 {
-                ord.push(run[0].1);
-            } else {
-                let e = |i: usize| &found[run[i].1 as usize];
-                ord.extend(sort::order(run.len(), usize::MAX, &|a, b| sort::cmp_bytes(e(a), e(b), 24)).iter().map(|&i| run[i as usize].1));
-            }
-            at = end;
-        }
-        drop(keyed);
+        let ord = sort::order_by_prefix(found.len(), &mut |i| sort::prefix(&found[i]), &|a, b| sort::cmp_bytes(&found[a], &found[b], 24));
         let mut found: Vec<Option<Vec<u8>>> = found.into_iter().map(Some).collect();
         let sorted: Vec<Vec<u8>> = ord.iter().filter_map(|&i| found[i as usize].take()).collect();
         drop(found);

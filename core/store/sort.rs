@@ -59,6 +59,32 @@ pub fn order(n: usize, k: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<
     out
 }
 
+/// The positions `0..n` in order, given each one's first 24 bytes as three big-endian words
+/// (`prefix`) and, for runs of equal prefixes (rare), the full comparison `tie`: integer
+/// comparisons instead of a comparator call per step (index builds, key lists).
+pub fn order_by_prefix(n: usize, prefix: &mut dyn FnMut(usize) -> [u64; 3], tie: &dyn Fn(usize, usize) -> Ordering) -> Vec<u32> {
+    let mut keyed: Vec<([u64; 3], u32)> = (0..n).map(|i| (prefix(i), i as u32)).collect();
+    sort_keyed(&mut keyed);
+    let mut ord: Vec<u32> = Vec::with_capacity(n);
+    let mut at = 0;
+    while at < keyed.len() {
+        let end = at + keyed[at..].iter().take_while(|k| k.0 == keyed[at].0).count();
+        let run = &keyed[at..end];
+        if run.len() == 1 {
+            ord.push(run[0].1);
+        } else {
+            ord.extend(order(run.len(), usize::MAX, &|a, b| tie(run[a].1 as usize, run[b].1 as usize)).iter().map(|&i| run[i as usize].1));
+        }
+        at = end;
+    }
+    ord
+}
+
+/// The three words `order_by_prefix` sorts bytes by.
+pub fn prefix(b: &[u8]) -> [u64; 3] {
+    [word(b, 0), word(b, 8), word(b, 16)]
+}
+
 /// Sorts `(key, position)` pairs by key, then position: a bottom-up merge sort for the
 /// index build, where a comparator call per step would cost more than the comparisons.
 pub fn sort_keyed(v: &mut Vec<([u64; 3], u32)>) {
