@@ -377,6 +377,10 @@ unsafe fn blob(l: *mut lua_State, idx: c_int, cv: &mut Conv) -> Result<Value, Fa
 /// Converts the value at `idx` for `node[k]`, raising on failure. A value with a cycle goes
 /// in as one blob.
 unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, key_idx: c_int, opts: EncodeOptions) -> Option<Value> {
+    if matches!(lua_type(l, idx), LUA_TNIL | LUA_TBOOLEAN | LUA_TNUMBER | LUA_TSTRING) {
+        // A scalar never fails: no path for messages needed (most writes).
+        return to_value(l, idx, &mut Conv { tables: Vec::new(), path: Vec::new(), opts, out: Vec::new() }).ok().flatten();
+    }
     let mut path = Vec::new();
     path.extend_from_slice(b"Memory");
     for s in instance_of(l).store.path_of(node).unwrap_or_default().iter() {
