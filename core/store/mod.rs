@@ -22,14 +22,17 @@
 //! | pages.rs | the store as storage pages, and back |
 //! | system.rs | the hidden system area, a second root beside `Memory` for Cu's own data |
 
+pub mod catalog;
 pub mod index;
 pub mod map;
 #[cfg(feature = "persistence")]
 pub mod pages;
 pub mod query;
+pub mod schema;
 pub mod sort;
 pub mod system;
 pub mod value;
+pub mod violation;
 pub mod wire;
 
 use alloc::boxed::Box;
@@ -109,8 +112,8 @@ impl ChangeKind {
 /// A position in the undo log and the change set.
 #[derive(Clone, Copy)]
 pub struct Savepoint {
-    undo: usize,
-    changes: usize,
+    pub undo: usize,
+    pub changes: usize,
 }
 
 /// A field-value change of an index, computed before a write is applied.
