@@ -22,6 +22,8 @@ const SUGGESTIONS = {
   NOT_A_TABLE: 'Check the path: a part of it is a value, not a table.',
   UNIQUE_VIOLATION: 'Another record has this value in a unique index.',
   NOT_FOUND: 'Set the record before updating it.',
+  SCHEMA_VIOLATION: 'See violations: [{ path, rule, expected, got }]; the write was undone.',
+  MIGRATION_FAILED: 'See record and violations; the migration was undone.',
   INSTANCE_DEAD: AGAIN,
   STORAGE_FAILED: 'The change was not saved and was undone; check the storage and retry.',
   STORAGE_QUOTA: 'The storage is full: delete data or ask the browser for more space.',
@@ -54,6 +56,11 @@ function failure(status, message, traceback, chunkName = null) {
   const line = /:(\d+):/.exec(message);
   return new CuError(code, message || code, { status, luaMessage: message, traceback: text(traceback), chunkName, line: line && +line[1] });
 }
+
+// An error's extra fields from the module ({ violations, record }); violations always an array.
+const extras = (e, x) => (isObject(x) && Object.assign(e, x, { violations: Array.isArray(x.violations) ? x.violations : [] }), e);
+// A batch op's error: its message, or [message, extras].
+const opError = (s, r) => (Array.isArray(r) ? extras(failure(s, r[0]), r[1]) : failure(s, r));
 
 // A rolled-back atomic batch: failures [{ index, error }], results.
 export class BatchError extends CuError {
@@ -503,7 +510,7 @@ export class CuWASM {
           const [b, idx] = chunks[k], last = k == chunks.length - 1;
           b[0] = !!atomic | (k ? 0 : 2) | (last && !(atomic && packFailed) ? 4 : 0);
           const v = this.#call(15, b);
-          idx.forEach((i, j) => (results[i] = v[2 * j] ? { ok: false, error: failure(v[2 * j], v[2 * j + 1]) } : { ok: true, value: v[2 * j + 1] ?? undefined }));
+          idx.forEach((i, j) => (results[i] = v[2 * j] ? { ok: false, error: opError(v[2 * j], v[2 * j + 1]) } : { ok: true, value: v[2 * j + 1] ?? undefined }));
           if (!last) onProgress?.({ done: idx[idx.length - 1] + 1, total }), await tick();
         }
         if (atomic && packFailed) this.#call(16);
@@ -535,6 +542,73 @@ export class CuWASM {
   async queryTable(table, query) {
     const v = await this.#ask(19, () => (wt(table), wquery(query)));
     return query.explain ? v[0] : query.count ? v[1] : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value }), 2), 'cursor', { value: v[1] });
+  }
+
+  // Schemas and migrations (README).
+  async defineSchema(table, schema) {
+    ok(isObject(schema), 'schema');
+    await this.#ask(23, () => (wt(table), put(schema)));
+  }
+
+  async dropSchema(table) {
+    return first(await this.#ask(23, () => (wt(table), put(null))));
+  }
+
+  async getSchema(table) {
+    return first(await this.#ask(24, () => wt(table)));
+  }
+
+  async schemaVersion(table) {
+    return (await this.#ask(24, () => wt(table)))[1];
+  }
+
+  async migrations(table) {
+    const h = (await this.#ask(24, () => wt(table)))[2];
+    return Array.isArray(h) ? h : [];
+  }
+
+  // → the violations ([] when valid), with valid and records (checked) as properties.
+  async validateTable(table) {
+    const [records, v] = await this.#ask(25, () => wt(table)), violations = Array.isArray(v) ? v : [];
+    return Object.defineProperties(violations, { valid: { value: !violations.length }, records: { value: records }, violations: { value: violations } });
+  }
+
+  async migrate(table, migration, options) {
+    const { version, up, down, schema } = ok(isObject(migration), 'migration') && migration;
+    ok(Number.isSafeInteger(version), 'version');
+    ok(typeof up == 'string' && (down == null || typeof down == 'string'), 'up/down (function sources)');
+    ok(schema == null || isObject(schema), 'schema');
+    return this.#migrate(table, () => (put(version), put(up), put(down), put(schema)), options);
+  }
+
+  async rollbackMigration(table, options) {
+    return this.#migrate(table, null, options);
+  }
+
+  // MIGRATE (op 26) in chunks of records inside one queued call, as batches go.
+  #migrate(table, write, { onProgress, signal, chunkSize = 5000 } = {}) {
+    ok(chunkSize >>> 0 === chunkSize && chunkSize > 0, 'chunkSize');
+    wp = 0;
+    stack = [];
+    w8(write ? 1 : 3), w32(chunkSize), wt(table), write?.();
+    const start = wb.slice(0, wp), next = start.slice(0, 5);
+    next[0] = 0;
+    return this.#run(async () => {
+      let v;
+      try {
+        for (let request = start; ; request = next) {
+          if (signal?.aborted) throw new CuError('ABORTED', 'migration aborted');
+          if ((v = this.#call(26, request))[0] >= v[1]) break;
+          onProgress?.({ done: v[0], total: v[1] });
+          await tick();
+        }
+      } catch (e) {
+        try { this.#call(27); } catch {}
+        throw e;
+      }
+      onProgress?.({ done: v[1], total: v[1] });
+      return { from: v[2], version: v[3], records: v[1] };
+    });
   }
 
   // Resolves when every call made so far has run and been saved (saveState: the same, as
@@ -705,7 +779,7 @@ export class CuWASM {
   #error(status, reply, chunkName) {
     let v = [];
     try { v = decode(reply); } catch {}
-    return failure(status, v[0], v[1], chunkName);
+    return extras(failure(status, v[0], v[1], chunkName), v[2]);
   }
 
   #deadError() {

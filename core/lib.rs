@@ -25,10 +25,16 @@ pub mod lua;
 mod module_heap;
 pub mod output;
 #[cfg(feature = "persistence")]
+pub mod migrate;
+#[cfg(feature = "persistence")]
 mod persist;
 pub mod protocol;
 mod ptrmap;
 pub mod runtime;
+#[cfg(feature = "persistence")]
+mod schema_lua;
+#[cfg(feature = "persistence")]
+pub mod schema_ops;
 #[cfg(feature = "persistence")]
 mod store_lua;
 #[cfg(feature = "persistence")]

@@ -155,6 +155,9 @@ extern "C" {
     pub fn luaL_traceback(l: *mut lua_State, l1: *mut lua_State, msg: *const c_char, level: c_int);
     pub fn luaL_requiref(l: *mut lua_State, modname: *const c_char, openf: lua_CFunction, glb: c_int);
     pub fn luaL_error(l: *mut lua_State, fmt: *const c_char, ...) -> c_int;
+    pub fn lua_pushfstring(l: *mut lua_State, fmt: *const c_char, ...) -> *const c_char;
+    pub fn luaL_checkany(l: *mut lua_State, arg: c_int);
+    pub fn luaL_checktype(l: *mut lua_State, arg: c_int, t: c_int);
     pub fn luaL_tolstring(l: *mut lua_State, idx: c_int, len: *mut usize) -> *const c_char;
     pub fn luaL_checkinteger(l: *mut lua_State, arg: c_int) -> lua_Integer;
     pub fn luaL_optinteger(l: *mut lua_State, arg: c_int, def: lua_Integer) -> lua_Integer;

@@ -35,6 +35,11 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
     if op != crate::store_ops::OP_BATCH && op != crate::store_ops::OP_BATCH_ABORT {
         crate::store_ops::abandon_batch(inst);
     }
+    // (OUTPUT is asked for between a migration's chunks when its function printed.)
+    #[cfg(feature = "persistence")]
+    if op != crate::migrate::OP_MIGRATE && op != crate::migrate::OP_MIGRATE_ABORT && op != OP_OUTPUT {
+        crate::migrate::abandon(inst);
+    }
     match op {
         OP_COMPUTE => match split_named(request) {
             Some((flags, name, source)) => inst.compute(source, name, *flags & COMPUTE_ALL != 0, reply),
@@ -64,6 +69,10 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
         OP_PERSIST_FUNCTION => persist::persist_function(inst, request, reply),
         #[cfg(feature = "persistence")]
         9..=22 => crate::store_ops::dispatch(inst, op, request, reply),
+        #[cfg(feature = "persistence")]
+        23..=25 => crate::schema_ops::dispatch(inst, op, request, reply),
+        #[cfg(feature = "persistence")]
+        26..=27 => crate::migrate::dispatch(inst, op, request, reply),
         OP_GC => {
             inst.collect();
             Encoder::new(reply).put_u32(0);
@@ -88,12 +97,17 @@ pub(crate) fn split_name(req: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// The error reply for a malformed request.
 pub fn bad_argument(reply: &mut Vec<u8>, message: &str) -> Status {
+    error_reply(reply, message.as_bytes());
+    Status::BadArgument
+}
+
+/// An error reply: `u32 2`, the message, nil (no traceback).
+pub fn error_reply(reply: &mut Vec<u8>, message: &[u8]) {
     reply.clear();
     let mut enc = Encoder::new(reply);
     enc.put_u32(2);
-    enc.put_string(message.as_bytes());
+    enc.put_string(message);
     enc.put_nil();
-    Status::BadArgument
 }
 
 #[cfg(test)]

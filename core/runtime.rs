@@ -43,6 +43,8 @@ pub enum Status {
     NotATable = -13,
     UniqueViolation = -14,
     NotFound = -15,
+    SchemaViolation = -16,
+    MigrationFailed = -17,
 }
 
 /// Why the running call must stop whatever the script does (pcall cannot catch it).
@@ -89,6 +91,12 @@ pub struct Instance {
     pub(crate) query: crate::store::query::Query,
     #[cfg(feature = "persistence")]
     pub(crate) cursor: Option<Vec<u8>>,
+    /// The migration whose chunks are arriving, or running in `ext.migrate` (migrate.rs).
+    #[cfg(feature = "persistence")]
+    pub(crate) migration: Option<crate::migrate::Migration>,
+    /// Schema violations being reported (instance-owned: pushing them to Lua may raise).
+    #[cfg(feature = "persistence")]
+    pub(crate) violations: Vec<crate::store::schema::Violation>,
 }
 
 /// `lua_getextraspace`: the pointer-sized area before every thread, copied into new
@@ -146,6 +154,10 @@ impl Instance {
             query: Default::default(),
             #[cfg(feature = "persistence")]
             cursor: None,
+            #[cfg(feature = "persistence")]
+            migration: None,
+            #[cfg(feature = "persistence")]
+            violations: Vec::new(),
         });
         inst.arena.fail_countdown = fail_at;
         let _scope = inst.enter();
@@ -176,6 +188,22 @@ impl Instance {
         let previous = crate::current::get();
         crate::current::set(self);
         Scope(previous)
+    }
+
+    /// The main thread.
+    pub(crate) fn state(&self) -> *mut lua_State {
+        self.l
+    }
+
+    /// Runs `f` with the instance current and its instruction budget armed, as a call does,
+    /// for work outside calls that may run Lua code (schema patterns in store ops). Returns
+    /// its result and Ok, or INSTRUCTION_LIMIT when the budget ran out.
+    #[cfg(feature = "persistence")]
+    pub(crate) fn budgeted<R>(&mut self, f: impl FnOnce(&mut Instance) -> R) -> (R, Status) {
+        let _scope = self.enter();
+        self.begin_call();
+        let r = f(self);
+        (r, self.end_call(LUA_OK))
     }
 
     pub fn heap_size(&self) -> usize {
@@ -317,11 +345,15 @@ impl Instance {
     /// The frame every call shares: the budget armed and the message handler at stack index
     /// 1, then `body` runs the protected call and returns Lua's status. On failure the
     /// error reply is written and the stack emptied; on success the results stay above the
-    /// handler for the caller, which empties the stack.
+    /// handler for the caller, which empties the stack. The call is one transaction of the
+    /// external tables and one unit of schema validation (schema_lua.rs), except while a
+    /// migration runs over several calls (migrate.rs): it commits when it is done.
     fn run_call(&mut self, reply: &mut Vec<u8>, body: impl FnOnce(*mut lua_State) -> c_int) -> (Status, c_int) {
         let _scope = self.enter();
         reply.clear();
         let l = self.l;
+        #[cfg(feature = "persistence")]
+        let start = self.store.savepoint();
         self.begin_call();
         // SAFETY: `l` is this instance's state; pushing a light C function cannot raise.
         unsafe {
@@ -338,13 +370,28 @@ impl Instance {
                 lua_pushcfunction(l, crate::store_lua::flush_blobs);
                 lua_status = lua_pcall(l, 0, 0, 1);
             }
+            if lua_status == LUA_OK && self.migration.is_none() {
+                // SAFETY: `l` is the idle main thread; the check's Lua calls are protected.
+                self.violations = unsafe { crate::schema_lua::validate_unit(self, l, start, None) };
+            }
         }
-        let status = self.end_call(lua_status);
+        #[cfg_attr(not(feature = "persistence"), allow(unused_mut))]
+        let mut status = self.end_call(lua_status);
+        #[cfg(feature = "persistence")]
+        if status == Status::Ok && !self.violations.is_empty() {
+            status = Status::SchemaViolation;
+            let v = core::mem::take(&mut self.violations);
+            crate::schema_ops::violation_reply(reply, &self.store, b"", &v, None);
+        }
         // Every call is one transaction of the external tables.
         #[cfg(feature = "persistence")]
         if status == Status::Ok {
-            self.store.commit();
+            if self.migration.as_ref().is_none_or(|m| m.finished()) {
+                self.migration = None;
+                self.store.commit();
+            }
         } else {
+            crate::migrate::abandon(self);
             self.store.rollback();
             // SAFETY: only clears cache entries (no allocation).
             unsafe {
@@ -354,7 +401,13 @@ impl Instance {
         if status != Status::Ok {
             // SAFETY: the error value is on top; error_reply only reads raw values.
             unsafe {
-                self.error_reply(reply, status, lua_status);
+                if !reply.is_empty() {
+                } else if lua_status == LUA_OK {
+                    // The call itself succeeded; its schema check ran out of budget.
+                    crate::protocol::error_reply(reply, b"instruction limit exceeded");
+                } else {
+                    self.error_reply(reply, status, lua_status);
+                }
                 lua_settop(l, 0);
             }
         }
@@ -362,7 +415,7 @@ impl Instance {
     }
 
     /// Resets the budget and installs the count hook on the main thread.
-    fn begin_call(&mut self) {
+    pub(crate) fn begin_call(&mut self) {
         self.used = 0;
         self.abort = Abort::None;
         // SAFETY: a plain C setter.
@@ -381,7 +434,7 @@ impl Instance {
 
     /// Maps Lua's status to Cu's, letting an abort (budget, os.exit) win over whatever
     /// the script turned the error into.
-    fn end_call(&mut self, lua_status: c_int) -> Status {
+    pub(crate) fn end_call(&mut self, lua_status: c_int) -> Status {
         let abort = core::mem::replace(&mut self.abort, Abort::None);
         self.scratch.clear();
         // SAFETY: `l` is valid. Between calls no budget runs (an abort also left a period

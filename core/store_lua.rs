@@ -19,6 +19,8 @@
 //! never skips the freeing of a half-built value.
 
 use crate::codec::{self, EncodeOptions};
+use crate::migrate::{ext_migrate, ext_rollback_migration};
+use crate::schema_lua::{ext_define_schema, ext_migrations, ext_schema, ext_validate_table};
 use crate::lua::*;
 use crate::runtime::{instance_of, Instance};
 use crate::store::query::{Cond, Field, Op, Query};
@@ -72,6 +74,7 @@ end
 function ext.dropIndex(t, field) return C.dropIndex(path(t), field) end
 function ext.count(t) return C.count(path(t)) end
 function ext.keys(t) return C.keys(path(t)) end
+for _, f in ipairs({ 'defineSchema', 'schema', 'validateTable', 'migrations', 'migrate', 'rollbackMigration' }) do ext[f] = C[f] end
 _G.ext, _G.next = ext, C.next
 _G.Memory = C.table()
 _G._home = Memory
@@ -110,6 +113,8 @@ pub(crate) unsafe fn open(l: *mut lua_State) {
     let fns: &[(&str, lua_CFunction)] = cfns![
         "table" => ext_table, "query" => ext_query, "createIndex" => ext_create_index,
         "dropIndex" => ext_drop_index, "count" => ext_count, "keys" => ext_keys, "next" => ext_next,
+        "defineSchema" => ext_define_schema, "schema" => ext_schema, "validateTable" => ext_validate_table,
+        "migrations" => ext_migrations, "migrate" => ext_migrate, "rollbackMigration" => ext_rollback_migration,
     ];
     lua_createtable(l, 0, fns.len() as c_int);
     for (name, f) in fns {
@@ -117,6 +122,7 @@ pub(crate) unsafe fn open(l: *mut lua_State) {
         lua_setfield(l, -2, name.as_ptr() as *const c_char);
     }
     lua_callk(l, 1, 0, 0, None);
+    crate::schema_lua::open(l);
 }
 
 /// What the value at `idx` is as a proxy: None if not a proxy, Some(None) if its table
@@ -141,14 +147,14 @@ unsafe fn check_node(l: *mut lua_State, idx: c_int) -> NodeId {
     }
 }
 
-unsafe fn raise(l: *mut lua_State, msg: &[u8]) -> ! {
+pub(crate) unsafe fn raise(l: *mut lua_State, msg: &[u8]) -> ! {
     lua_pushlstring(l, msg.as_ptr() as *const c_char, msg.len());
     lua_error(l);
     unreachable!()
 }
 
 /// A store error as a Lua error.
-unsafe fn raise_store(l: *mut lua_State, e: StoreError) -> ! {
+pub(crate) unsafe fn raise_store(l: *mut lua_State, e: StoreError) -> ! {
     raise(l, crate::store_ops::message(&e))
 }
 
@@ -163,7 +169,7 @@ unsafe fn to_key(l: *mut lua_State, idx: c_int) -> Option<Key> {
     }
 }
 
-unsafe fn push_key(l: *mut lua_State, k: &Key) {
+pub(crate) unsafe fn push_key(l: *mut lua_State, k: &Key) {
     match k {
         Key::Bool(b) => lua_pushboolean(l, *b as c_int),
         Key::Int(i) => lua_pushinteger(l, *i),
@@ -393,6 +399,16 @@ unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, key_idx: c_int, o
         }
     }
     push_path(&mut path, l, key_idx);
+    convert_named(l, idx, path, opts)
+}
+
+/// The value at `idx` for storing, named `name` in error messages (a Lua error on failure).
+pub(crate) unsafe fn value_of(l: *mut lua_State, idx: c_int, name: &[u8]) -> Option<Value> {
+    convert_named(l, idx, name.to_vec(), EncodeOptions::default())
+}
+
+/// `convert` with the path for messages made.
+unsafe fn convert_named(l: *mut lua_State, idx: c_int, path: Vec<u8>, opts: EncodeOptions) -> Option<Value> {
     let mut cv = Conv { tables: Vec::new(), path, opts, out: Vec::new() };
     let r = match to_value(l, idx, &mut cv) {
         Err(Fail::Cycle) => blob(l, lua_absindex(l, idx), &mut cv).map(Some),

@@ -60,7 +60,7 @@ pub fn message(e: &StoreError) -> &'static [u8] {
 }
 
 /// The error reply: `u32 2`, the message, nil.
-fn fail(reply: &mut Vec<u8>, e: StoreError) -> Status {
+pub(crate) fn fail(reply: &mut Vec<u8>, e: StoreError) -> Status {
     reply.clear();
     put_u32(reply, 2);
     put_str(reply, message(&e));
@@ -78,6 +78,7 @@ pub fn abandon_batch(inst: &mut Instance) {
 /// Runs one of ops 9–20.
 pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8>) -> Status {
     reply.clear();
+    let sp = inst.store.savepoint();
     let result = match op {
         OP_BATCH => return batch(inst, request, reply),
         OP_BATCH_ABORT => {
@@ -105,6 +106,17 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
         OP_LOAD_PAGES => load_pages(&mut inst.store, request, reply),
         _ => write_op(&mut inst.store, op, request, reply),
     };
+    if result.is_ok() && (op == OP_STORE_SET || op == OP_STORE_DELETE) {
+        // The write's unit of schema validation.
+        if let Err((status, v)) = crate::schema_ops::check_unit(inst, sp) {
+            match status {
+                Status::SchemaViolation => crate::schema_ops::violation_reply(reply, &inst.store, b"", &v, None),
+                _ => crate::protocol::error_reply(reply, b"instruction limit exceeded"),
+            }
+            inst.store.rollback();
+            return status;
+        }
+    }
     match result {
         Ok(()) => {
             inst.store.commit();
@@ -266,16 +278,27 @@ fn batch(inst: &mut Instance, request: &[u8], reply: &mut Vec<u8>) -> Status {
         return fail(reply, StoreError::Bad("no batch is open (the first chunk starts one)"));
     };
     put_u32(reply, n.saturating_mul(2));
-    let store = &mut inst.store;
     let mut last = (0, 0, Vec::new());
     for _ in 0..n {
-        let sp = store.savepoint();
+        let sp = inst.store.savepoint();
         let at = reply.len();
         put_int(reply, 0);
-        match batch_op(store, &mut r, reply, &mut last) {
-            Ok(Ok(())) => {}
+        match batch_op(&mut inst.store, &mut r, reply, &mut last) {
+            // Each op is a unit of schema validation.
+            Ok(Ok(())) => {
+                if let Err((status, v)) = crate::schema_ops::check_unit(inst, sp) {
+                    reply.truncate(at);
+                    put_int(reply, status as i64);
+                    match status {
+                        Status::SchemaViolation => crate::schema_ops::put_failure(reply, &inst.store, &v),
+                        _ => put_str(reply, b"instruction limit exceeded"),
+                    }
+                    inst.store.rollback_to(sp);
+                    state.failed = true;
+                }
+            }
             Ok(Err(e)) => {
-                store.rollback_to(sp);
+                inst.store.rollback_to(sp);
                 state.failed = true;
                 reply.truncate(at);
                 put_int(reply, status_of(&e) as i64);

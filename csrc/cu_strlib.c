@@ -34,3 +34,23 @@ int cu_budget_charge(long long steps) {
   (__builtin_expect(((x) != 0) || (--cu_budget_steps < 0 && cu_budget_exhausted()), 0))
 
 #include "lstrlib.c"
+
+/* Whether the Lua pattern `p` occurs in `s`, found as string.find(s, p) finds it (no
+   captures are made): 1 or 0. For schema patterns (core/schema_lua.rs), without making Lua
+   strings; the matcher's errors (a pattern too complex, the budget spent) raise as in
+   string.find. */
+int cu_pattern_find(lua_State *L, const char *s, size_t ls, const char *p, size_t lp) {
+  MatchState ms;
+  const char *s1 = s;
+  int anchor = (lp > 0 && *p == '^');
+  if (anchor) {
+    p++;
+    lp--;
+  }
+  prepstate(&ms, L, s, ls, p, lp);
+  do {
+    reprepstate(&ms);
+    if (match(&ms, s1, p) != NULL) return 1;
+  } while (s1++ < ms.src_end && !anchor);
+  return 0;
+}

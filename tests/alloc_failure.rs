@@ -125,3 +125,44 @@ fn external_tables_stay_atomic_when_allocations_fail() {
     }
     assert!(failures > 30, "only {failures} allocation points exercised");
 }
+
+/// Schemas and a migration under failing Lua allocations: defining, writing, catching a
+/// violation with pcall, migrating and rolling back from Lua are each all or nothing.
+#[cfg(feature = "persistence")]
+#[test]
+fn schemas_and_migrations_stay_atomic_when_allocations_fail() {
+    const SCHEMA_WORKLOAD: &str = r#"
+        Memory.run = (Memory.run or 0) + 1
+        local r = Memory.run
+        ext.defineSchema('users', { fields = { name = { type = 'string', required = true }, n = { type = 'integer', default = r } } })
+        local users = ext.table('users')
+        for i = 1, 6 do users['u' .. r .. '_' .. i] = { name = 'n' .. i } end
+        assert(not pcall(function() users.bad = { n = 'x' } end) and users.bad == nil)
+        ext.migrate('users', { version = r + 1, up = 'function(x) x.seen = true return x end', down = 'function(x) x.seen = nil return x end' })
+        ext.rollbackMigration('users')
+        ext.migrate('users', { version = r + 1, up = 'function(x) x.v = (x.v or 0) + 1 return x end' })
+        return #ext.validateTable('users')
+    "#;
+    let mut inst = Instance::new(0, 0, [1, 2]).unwrap();
+    let mut reply = Vec::new();
+    let request = compute_request(SCHEMA_WORKLOAD);
+    let check = compute_request(
+        "local r = Memory.run local s, v = ext.schema('users') return ext.count('users') == 6 * r and v == r + 1 and #ext.migrations('users') == 2 * r and Memory.users.u1_1.v == r",
+    );
+    assert_eq!(dispatch(&mut inst, OP_COMPUTE, &request, &mut reply), Status::Ok, "{}", String::from_utf8_lossy(&reply));
+    let mut failures = 0;
+    for n in 1.. {
+        inst.fail_allocation(n);
+        let status = dispatch(&mut inst, OP_COMPUTE, &request, &mut reply);
+        inst.fail_allocation(0);
+        assert!(matches!(status, Status::Ok | Status::LuaMemory | Status::LuaRuntime), "allocation {n}: {status:?} {}", String::from_utf8_lossy(&reply));
+        inst.check_store().unwrap_or_else(|e| panic!("allocation {n}: {e}"));
+        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &check, &mut reply), Status::Ok, "allocation {n}");
+        assert_eq!(reply[4], 2, "allocation {n}: a failed call left part of its writes (reply {reply:?})");
+        if status == Status::Ok {
+            break;
+        }
+        failures += 1;
+    }
+    assert!(failures > 30, "only {failures} allocation points exercised");
+}

@@ -1,7 +1,9 @@
 //! Schemas, validation and migrations (issue 6) on the host: every rule of the validator
 //! (core/store/schema.rs) with the problems it reports, nesting, arrays, defaults, refused
-//! definitions, Lua pattern syntax; which records a write unit touches; a seeded fuzz of
-//! definitions and records.
+//! definitions, Lua pattern syntax; which records a write unit touches; the units of the
+//! running instance (a call, a pcall/xpcall, a store op, each op of a batch); ops 23–27;
+//! migrations (chunks, failures naming the record, abort, rollback, history); schemas,
+//! versions and history through storage pages; a seeded fuzz of definitions and records.
 #![cfg(feature = "persistence")]
 
 use cu::protocol::dispatch;
@@ -473,6 +475,10 @@ fn the_records_a_unit_touched_are_the_ones_checked() {
 
 // ---- the instance ----------------------------------------------------------------------
 
+fn new() -> Box<Instance> {
+    Instance::new(0, 0, [3, 4]).unwrap()
+}
+
 fn named(src: &str) -> Vec<u8> {
     let mut r = vec![0u8];
     r.extend_from_slice(&2u16.to_le_bytes());
@@ -490,6 +496,481 @@ fn run(inst: &mut Instance, src: &str) -> (Status, String) {
 fn ok(inst: &mut Instance, src: &str) {
     let (s, r) = run(inst, src);
     assert_eq!(s, Status::Ok, "{src}\n{r}");
+}
+
+fn fails(inst: &mut Instance, src: &str, status: Status, text: &str) -> String {
+    let (s, r) = run(inst, src);
+    assert_eq!(s, status, "{src}\n{r}");
+    assert!(r.contains(text), "{src}: {r:?} lacks {text:?}");
+    r
+}
+
+const USERS: &str = r#"
+    ext.defineSchema('users', { type = 'table', fields = {
+        name = { type = 'string', required = true, minLength = 1, maxLength = 100 },
+        age = { type = 'integer', min = 0, max = 150 },
+        email = { type = 'string', pattern = '^[%w._]+@[%w.]+$' },
+        role = { type = 'string', enum = { 'admin', 'user' }, default = 'user' },
+        tags = { type = 'array', items = { type = 'string' }, maxItems = 20 },
+        address = { type = 'table', fields = { city = { type = 'string', required = true } } },
+        onSave = { type = 'function' },
+    }, additionalFields = false })
+"#;
+
+#[test]
+fn a_call_is_a_unit_checked_when_it_ends() {
+    let mut a = new();
+    ok(&mut a, USERS);
+    // Built in steps: valid when the call ends. Defaults filled, functions allowed.
+    ok(&mut a, "Memory.users = {} Memory.users.u1 = {} Memory.users.u1.name = 'Ann' Memory.users.u1.onSave = function() end");
+    ok(&mut a, "local u = Memory.users.u1 assert(u.role == 'user' and type(u.onSave) == 'function')");
+    // A violation anywhere fails the call with every problem, and undoes all its writes.
+    let r = fails(&mut a, "Memory.other = 1 Memory.users.u1.address = { zip = 1 } Memory.users.u1.age = -1", Status::SchemaViolation, "schema violation: ");
+    assert!(r.contains("users.u1.address.city: required (expected true, got nil)") && r.contains("users.u1.age: min (expected 0, got -1)"), "{r}");
+    assert!(r.contains("violations") && r.contains("users.u1.address.city"), "the reply's violations: {r}");
+    ok(&mut a, "assert(Memory.other == nil and Memory.users.u1.address == nil and Memory.users.u1.age == nil)");
+    // Replacing the whole table checks every record; writes to other tables pass freely.
+    fails(&mut a, "Memory.users = { a = { name = 'x' }, b = { name = 5 } }", Status::SchemaViolation, "users.b.name: type");
+    ok(&mut a, "Memory.free = { anything = { goes = true } }");
+    ok(&mut a, "assert(Memory.users.u1.name == 'Ann' and Memory.users.a == nil)");
+    // The schema stays with the path when the table is replaced.
+    ok(&mut a, "Memory.users = { v = { name = 'V' } }");
+    ok(&mut a, "assert(Memory.users.v.role == 'user')");
+    a.check_store().unwrap();
+}
+
+#[test]
+fn pcall_and_xpcall_are_units_too() {
+    let mut a = new();
+    ok(&mut a, USERS);
+    ok(&mut a, "Memory.users = { u1 = { name = 'Ann' } }");
+    ok(&mut a, r#"
+        Memory.users.u1.age = 40
+        local ok, e = pcall(function() Memory.users.u2 = { age = 500 } Memory.users.u1.age = 41 end)
+        assert(not ok and e:find('users.u2.age: max %(expected 150, got 500%)') and e:find('users.u2.name: required'), e)
+        -- Its writes are undone, the ones before it kept.
+        assert(Memory.users.u2 == nil and Memory.users.u1.age == 40)
+        -- A valid pcall returns its results.
+        local ok2, x, y = pcall(function(a) Memory.users.u3 = { name = 'C' } return a, 2 end, 1)
+        assert(ok2 and x == 1 and y == 2 and Memory.users.u3.role == 'user')
+        -- xpcall: the handler sees ordinary errors; a violation comes back as false, message.
+        local okx, ex = xpcall(function() Memory.users.u4 = { name = '' } end, function(m) return 'handled: ' .. m end)
+        assert(not okx and ex:find('^schema violation: users.u4.name: minLength'), ex)
+        assert(select(2, xpcall(error, function(m) return 'handled ' .. m end, 'x')) == 'handled x')
+        -- Nested: the inner unit fails alone.
+        local ok3 = pcall(function()
+            Memory.users.u5 = { name = 'E' }
+            local inner = pcall(function() Memory.users.u5.age = -3 end)
+            assert(not inner and Memory.users.u5.age == nil)
+        end)
+        assert(ok3 and Memory.users.u5.name == 'E')
+        -- Argument errors as lbaselib's.
+        assert(not pcall(pcall) and select(2, pcall(xpcall, print)):find("bad argument #2 to 'xpcall'"))
+    "#);
+    // Yields across a pcall in a coroutine: checked when it returns.
+    ok(&mut a, r#"
+        local co = coroutine.wrap(function()
+            return pcall(function() Memory.users.y = { name = 'Y' } coroutine.yield(1) Memory.users.y.age = 999 end)
+        end)
+        assert(co() == 1)
+        local ok, e = co()
+        assert(not ok and e:find('users.y.age: max'), e)
+        assert(Memory.users.y == nil)
+    "#);
+    // A caught violation leaves the call free to end well.
+    ok(&mut a, "assert(Memory.users.u1.age == 40 and Memory.users.u3.name == 'C' and Memory.users.u5.name == 'E')");
+}
+
+/// Runs op `op` with `req`; the status and the reply as text.
+fn op(inst: &mut Instance, op: u32, req: &[u8]) -> (Status, String) {
+    let mut reply = Vec::new();
+    let s = dispatch(inst, op, req, &mut reply);
+    (s, String::from_utf8_lossy(&reply).into_owned())
+}
+
+fn w_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(5);
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s);
+}
+
+fn w_path(out: &mut Vec<u8>, p: &[&str]) {
+    out.push(p.len() as u8);
+    for s in p {
+        w_str(out, s.as_bytes());
+    }
+}
+
+/// A wire map of string keys.
+fn w_map(out: &mut Vec<u8>, kv: &[(&str, &dyn Fn(&mut Vec<u8>))]) {
+    out.push(7);
+    out.extend_from_slice(&(kv.len() as u32).to_le_bytes());
+    for (k, v) in kv {
+        w_str(out, k.as_bytes());
+        v(out);
+    }
+}
+
+fn w_int(out: &mut Vec<u8>, i: i64) {
+    out.push(3);
+    out.extend_from_slice(&i.to_le_bytes());
+}
+
+#[test]
+fn store_ops_and_batch_ops_are_units() {
+    let mut a = new();
+    ok(&mut a, USERS);
+    // SET (op 10) of a bad record: SCHEMA_VIOLATION, nothing stored.
+    let mut req = Vec::new();
+    w_path(&mut req, &["users"]);
+    w_str(&mut req, b"u1");
+    w_map(&mut req, &[("age", &|o| w_int(o, 200))]);
+    let (s, r) = op(&mut a, 10, &req);
+    assert_eq!(s, Status::SchemaViolation, "{r}");
+    assert!(r.contains("users.u1.age: max") && r.contains("users.u1.name: required") && r.contains("violations"), "{r}");
+    ok(&mut a, "assert(Memory.users == nil or Memory.users.u1 == nil)");
+    // A good one, then DELETE (op 11) of its required field fails.
+    let mut req = Vec::new();
+    w_path(&mut req, &["users"]);
+    w_str(&mut req, b"u1");
+    w_map(&mut req, &[("name", &|o| w_str(o, b"Ann"))]);
+    assert_eq!(op(&mut a, 10, &req).0, Status::Ok);
+    let mut req = Vec::new();
+    w_path(&mut req, &["users", "u1"]);
+    w_str(&mut req, b"name");
+    let (s, r) = op(&mut a, 11, &req);
+    assert_eq!(s, Status::SchemaViolation, "{r}");
+    ok(&mut a, "assert(Memory.users.u1.name == 'Ann' and Memory.users.u1.role == 'user')");
+    // BATCH (op 15): each op is a unit. Not atomic: the bad op fails alone.
+    let batch = |flags: u8| {
+        let mut r = vec![flags];
+        r.extend_from_slice(&3u32.to_le_bytes());
+        for (key, name) in [("b1", &b"ok"[..]), ("b2", b""), ("b3", b"fine")] {
+            r.push(1);
+            w_path(&mut r, &["users"]);
+            w_str(&mut r, key.as_bytes());
+            w_map(&mut r, &[("name", &|o| w_str(o, name))]);
+        }
+        r
+    };
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(&mut a, 15, &batch(2 | 4), &mut reply), Status::Ok);
+    // Per op: status (integer), result; the failed one's is [message, { violations }].
+    assert_eq!(&reply[..4], &6u32.to_le_bytes());
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    assert!(text.contains("users.b2.name: minLength") && text.contains("violations"), "{text}");
+    assert!(reply.windows(9).any(|w| w == [3, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), "status -16 for the bad op");
+    ok(&mut a, "assert(Memory.users.b1.name == 'ok' and Memory.users.b2 == nil and Memory.users.b3.name == 'fine')");
+    // Atomic: the batch is rolled back.
+    ok(&mut a, "Memory.users.b1 = nil Memory.users.b3 = nil");
+    assert_eq!(dispatch(&mut a, 15, &batch(1 | 2 | 4), &mut reply), Status::Ok);
+    ok(&mut a, "assert(Memory.users.b1 == nil and Memory.users.b3 == nil)");
+    a.check_store().unwrap();
+}
+
+#[test]
+fn schema_ops_define_read_and_validate() {
+    let mut a = new();
+    ok(&mut a, "Memory.t = { a = { n = 1 }, b = { n = 'x' }, c = 5 }");
+    let define = |inst: &mut Instance, schema: &dyn Fn(&mut Vec<u8>)| {
+        let mut req = Vec::new();
+        w_path(&mut req, &["t"]);
+        schema(&mut req);
+        op(inst, 23, &req)
+    };
+    let int_n = |o: &mut Vec<u8>| w_map(o, &[("type", &|o| w_str(o, b"table")), ("fields", &|o| w_map(o, &[("n", &|o| w_map(o, &[("type", &|o| w_str(o, b"integer"))]))]))]);
+    // Defining does not check what is there.
+    let (s, r) = define(&mut a, &int_n);
+    assert_eq!((s, r.as_bytes()[4]), (Status::Ok, 1), "{r}");
+    // VALIDATE_TABLE (op 25): the records checked, every violation.
+    let mut req = Vec::new();
+    w_path(&mut req, &["t"]);
+    let (s, r) = op(&mut a, 25, &req);
+    assert_eq!(s, Status::Ok);
+    assert!(r.contains("t.b.n") && r.contains("t.c") && !r.contains("t.a."), "{r}");
+    // SCHEMA (op 24): schema, version, history.
+    let (s, r) = op(&mut a, 24, &req);
+    assert_eq!(s, Status::Ok);
+    assert!(r.contains("integer"), "{r}");
+    // From Lua, the same.
+    ok(&mut a, r#"
+        local v, n = ext.validateTable('t')
+        assert(n == 3 and #v == 2, #v)
+        assert(v[1].path == 't.b.n' and v[1].rule == 'type' and v[1].expected == 'integer' and v[1].got == 'string')
+        assert(v[2].path == 't.c' and v[2].got == 'integer')
+        local s, version = ext.schema('Memory.t')
+        assert(s.fields.n.type == 'integer' and version == 1)
+        s.fields.n.type = 'string'   -- a copy: the schema does not change
+        assert(ext.schema(Memory.t).fields.n.type == 'integer')
+        assert(#ext.migrations('t') == 0 and ext.schema('none') == nil)
+        assert(#ext.validateTable('none') == 0)
+    "#);
+    // Bad definitions: BAD_ARGUMENT naming the place; a non-table; nil removes.
+    let (s, r) = define(&mut a, &|o| w_map(o, &[("fields", &|o| w_map(o, &[("n", &|o| w_map(o, &[("pattern", &|o| w_str(o, b"[x"))]))]))]));
+    assert_eq!(s, Status::BadArgument);
+    assert!(r.contains("bad schema for t: fields.n.pattern: malformed pattern (missing ']')"), "{r}");
+    let (s, r) = define(&mut a, &|o| w_int(o, 1));
+    assert_eq!(s, Status::BadArgument, "{r}");
+    fails(&mut a, "ext.defineSchema('t', { fields = { n = { type = 'int' } } })", Status::LuaRuntime, "bad schema for t: fields.n.type: type is one of");
+    fails(&mut a, "ext.defineSchema('t', 5)", Status::LuaRuntime, "a schema is a table");
+    fails(&mut a, "ext.defineSchema(5, {})", Status::LuaRuntime, "a table path");
+    let (s, r) = define(&mut a, &|o| o.push(0));
+    assert_eq!((s, r.as_bytes()[4]), (Status::Ok, 2), "removed: there was one");
+    ok(&mut a, "assert(ext.schema('t') == nil and ext.defineSchema('t', nil) == false)");
+    ok(&mut a, "Memory.t.b.n = {} assert(#ext.validateTable('t') == 0)");
+    // Malformed requests.
+    assert_eq!(op(&mut a, 23, &[1]).0, Status::BadArgument);
+    assert_eq!(op(&mut a, 24, &[1, 5, 1, 0, 0, 0, b't', 9]).0, Status::BadArgument);
+    assert_eq!(op(&mut a, 25, &[]).0, Status::BadArgument);
+}
+
+// ---- migrations ------------------------------------------------------------------------
+
+/// MIGRATE's first request: path `users`, `up` (and `down`, a schema) for `version`;
+/// `count` records per chunk.
+fn migrate_req(count: u32, version: i64, up: &str, down: Option<&str>, schema: Option<&dyn Fn(&mut Vec<u8>)>) -> Vec<u8> {
+    let mut r = vec![1u8];
+    r.extend_from_slice(&count.to_le_bytes());
+    w_path(&mut r, &["users"]);
+    w_int(&mut r, version);
+    w_str(&mut r, up.as_bytes());
+    match down {
+        Some(d) => w_str(&mut r, d.as_bytes()),
+        None => r.push(0),
+    }
+    match schema {
+        Some(s) => s(&mut r),
+        None => r.push(0),
+    }
+    r
+}
+
+fn next_req(count: u32) -> Vec<u8> {
+    let mut r = vec![0u8];
+    r.extend_from_slice(&count.to_le_bytes());
+    r
+}
+
+/// The four integers of a MIGRATE reply: done, total, from, to.
+fn progress(reply: &[u8]) -> [i64; 4] {
+    assert_eq!(&reply[..4], &4u32.to_le_bytes());
+    let mut out = [0; 4];
+    for (i, o) in out.iter_mut().enumerate() {
+        let at = 4 + 9 * i;
+        assert_eq!(reply[at], 3);
+        *o = i64::from_le_bytes(reply[at + 1..at + 9].try_into().unwrap());
+    }
+    out
+}
+
+const UP: &str = "function(record) record.fullName = record.name; record.name = nil; return record end";
+const DOWN: &str = "function(record) record.name = record.fullName; record.fullName = nil; return record end";
+
+fn full_name(o: &mut Vec<u8>) {
+    w_map(o, &[("fields", &|o| w_map(o, &[("fullName", &|o| w_map(o, &[("type", &|o| w_str(o, b"string")), ("required", &|o| o.push(2))]))])), ("additionalFields", &|o| o.push(1))]);
+}
+
+#[test]
+fn a_migration_goes_in_chunks_and_commits_at_the_end() {
+    let mut a = new();
+    ok(&mut a, "ext.defineSchema('users', { fields = { name = { type = 'string', required = true } } })");
+    ok(&mut a, "local u = ext.table('users') for i = 1, 25 do u['u' .. i] = { name = 'n' .. i } end");
+    let mut reply = Vec::new();
+    let s = dispatch(&mut a, 26, &migrate_req(10, 2, UP, Some(DOWN), Some(&full_name)), &mut reply);
+    assert_eq!(s, Status::Ok, "{}", String::from_utf8_lossy(&reply));
+    assert_eq!(progress(&reply), [10, 25, 1, 2]);
+    assert_eq!(dispatch(&mut a, 26, &next_req(10), &mut reply), Status::Ok);
+    assert_eq!(progress(&reply), [20, 25, 1, 2]);
+    // Printing from the migration (the OUTPUT op between chunks) keeps it open.
+    assert_eq!(dispatch(&mut a, 2, &[], &mut reply), Status::Ok);
+    assert_eq!(dispatch(&mut a, 26, &next_req(10), &mut reply), Status::Ok);
+    assert_eq!(progress(&reply), [25, 25, 1, 2]);
+    ok(&mut a, r#"
+        local u = Memory.users
+        assert(u.u1.fullName == 'n1' and u.u1.name == nil and u.u25.fullName == 'n25')
+        local s, v = ext.schema('users') assert(v == 2 and s.fields.fullName.required and s.additionalFields == false)
+        local h = ext.migrations('users')
+        assert(#h == 1 and h[1].version == 2 and h[1].from == 1 and h[1].records == 25 and h[1].up:find('fullName'))
+        assert(h[1].previous.fields.name and h[1].schema.fields.fullName and h[1].at > 0 and h[1].rolledBack == nil)
+    "#);
+    // The new schema holds from now on.
+    fails(&mut a, "Memory.users.u1.name = 'back'", Status::SchemaViolation, "users.u1.name: additionalFields");
+    // Rolled back: down, the old schema and version, the history kept (marked).
+    let mut r = vec![3u8];
+    r.extend_from_slice(&100u32.to_le_bytes());
+    w_path(&mut r, &["users"]);
+    assert_eq!(dispatch(&mut a, 26, &r, &mut reply), Status::Ok, "{}", String::from_utf8_lossy(&reply));
+    assert_eq!(progress(&reply), [25, 25, 2, 1]);
+    ok(&mut a, "assert(Memory.users.u3.name == 'n3' and Memory.users.u3.fullName == nil and select(2, ext.schema('users')) == 1)");
+    ok(&mut a, "local h = ext.migrations('users') assert(#h == 1 and h[1].rolledBack >= h[1].at)");
+    ok(&mut a, "assert(ext.schema('users').fields.name.required == true)");
+    let (s, r2) = op(&mut a, 26, &r);
+    assert_eq!(s, Status::BadArgument, "nothing more to roll back: {r2}");
+    assert!(r2.contains("no migration to roll back"));
+    a.check_store().unwrap();
+}
+
+#[test]
+fn a_failing_record_undoes_the_migration_and_is_named() {
+    let mut a = new();
+    ok(&mut a, "local u = ext.table('users') for i = 1, 30 do u[string.format('u%02d', i)] = { name = 'n' .. i, n = i } end");
+    let mut reply = Vec::new();
+    // An error in `up` at record u17, in the second chunk: the first chunk is undone too.
+    let up = "function(r) if r.n == 17 then error('boom') end r.seen = true return r end";
+    assert_eq!(dispatch(&mut a, 26, &migrate_req(10, 2, up, None, None), &mut reply), Status::Ok);
+    let s = dispatch(&mut a, 26, &next_req(10), &mut reply);
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    assert_eq!(s, Status::MigrationFailed, "{text}");
+    assert!(text.contains("migration of users to version 2 failed at record u17: users.up:1: boom"), "{text}");
+    assert!(text.contains("record") && text.contains("violations"), "{text}");
+    ok(&mut a, "assert(Memory.users.u01.seen == nil and select(2, ext.schema('users')) == 1 and #ext.migrations('users') == 0)");
+    assert_eq!(op(&mut a, 26, &next_req(10)).0, Status::BadArgument, "nothing left open");
+    // A result that breaks the new schema: the record named, its violations listed.
+    let schema = |o: &mut Vec<u8>| w_map(o, &[("fields", &|o| w_map(o, &[("n", &|o| w_map(o, &[("max", &|o| w_int(o, 20))]))]))]);
+    let (s, text) = op(&mut a, 26, &migrate_req(100, 2, "function(r) return r end", None, Some(&schema)));
+    assert_eq!(s, Status::MigrationFailed, "{text}");
+    assert!(text.contains("failed at record u21: schema violation: users.u21.n: max (expected 20, got 21); users.u22.n"), "{text}");
+    // up returning nil, or not a table; a new table is copied in.
+    let (s, text) = op(&mut a, 26, &migrate_req(100, 2, "function(r) if r.n == 5 then return nil end return r end", None, None));
+    assert_eq!(s, Status::MigrationFailed);
+    assert!(text.contains("at record u05: the migration returned nil, not the record (a table)"), "{text}");
+    let (s, _) = op(&mut a, 26, &migrate_req(100, 2, "function(r) return { v = r.n * 2 } end", None, None));
+    assert_eq!(s, Status::Ok);
+    ok(&mut a, "assert(Memory.users.u07.v == 14 and Memory.users.u07.n == nil)");
+    // Bad requests: a lower version, code that does not compile, a bad new schema, not a function.
+    for (req, status, text) in [
+        (migrate_req(10, 2, "function(r) return r end", None, None), Status::BadArgument, "at version 2"),
+        (migrate_req(10, 3, "function(r) return r +", None, None), Status::LuaSyntax, "users.up:1:"),
+        (migrate_req(10, 3, "function(r) return r end", Some("function("), None), Status::LuaSyntax, "users.down:1:"),
+        (migrate_req(10, 3, "42", None, None), Status::LuaSyntax, "function expression"),
+        (migrate_req(10, 3, "function(r) return r end", None, Some(&|o: &mut Vec<u8>| w_map(o, &[("type", &|o| w_str(o, b"x"))]))), Status::BadArgument, "bad schema"),
+    ] {
+        let (s, r) = op(&mut a, 26, &req);
+        assert_eq!(s, status, "{r}");
+        assert!(r.contains(text), "{r} lacks {text}");
+    }
+    ok(&mut a, "assert(select(2, ext.schema('users')) == 2)");
+    a.check_store().unwrap();
+}
+
+#[test]
+fn an_aborted_or_interrupted_migration_is_undone() {
+    let mut a = new();
+    ok(&mut a, "local u = ext.table('users') for i = 1, 30 do u['u' .. i] = { name = 'n' .. i } end");
+    for interrupt in [27u32, 1, 10, 15] {
+        let mut reply = Vec::new();
+        assert_eq!(dispatch(&mut a, 26, &migrate_req(10, 2, UP, None, None), &mut reply), Status::Ok);
+        assert_eq!(progress(&reply)[0], 10);
+        // MIGRATE_ABORT, or any other op (a call, a store op, a batch) arriving.
+        let req = match interrupt {
+            1 => named("return 1"),
+            10 => {
+                let mut r = Vec::new();
+                w_path(&mut r, &["x"]);
+                w_str(&mut r, b"k");
+                w_int(&mut r, 1);
+                r
+            }
+            15 => {
+                let mut r = vec![2 | 4];
+                r.extend_from_slice(&0u32.to_le_bytes());
+                r
+            }
+            _ => Vec::new(),
+        };
+        assert_eq!(dispatch(&mut a, interrupt, &req, &mut reply), Status::Ok, "{}", String::from_utf8_lossy(&reply));
+        ok(&mut a, "assert(Memory.users.u1.name == 'n1' and Memory.users.u1.fullName == nil and select(2, ext.schema('users')) == 1)");
+        assert_eq!(op(&mut a, 26, &next_req(10)).0, Status::BadArgument);
+    }
+    // A new first chunk replaces an open migration.
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(&mut a, 26, &migrate_req(10, 2, UP, None, None), &mut reply), Status::Ok);
+    assert_eq!(dispatch(&mut a, 26, &migrate_req(100, 2, "function(r) r.z = 1 return r end", None, None), &mut reply), Status::Ok);
+    assert_eq!(progress(&reply), [30, 30, 1, 2]);
+    ok(&mut a, "assert(Memory.users.u1.name == 'n1' and Memory.users.u1.z == 1)");
+    a.check_store().unwrap();
+}
+
+#[test]
+fn migrations_from_lua() {
+    let mut a = new();
+    ok(&mut a, USERS);
+    ok(&mut a, "for i = 1, 20 do Memory.users = Memory.users or {} Memory.users['k' .. i] = { name = 'n' .. i } end");
+    ok(&mut a, r#"
+        local v = ext.migrate('users', { version = 2, up = 'function(r) r.fullName = r.name r.name = nil return r end',
+            down = 'function(r) r.name = r.fullName r.fullName = nil return r end',
+            schema = { fields = { fullName = { type = 'string', required = true }, role = { type = 'string' } } } })
+        assert(v == 2 and Memory.users.k1.fullName == 'n1' and Memory.users.k1.name == nil and select(2, ext.schema('users')) == 2)
+        assert(ext.rollbackMigration('users') == 1 and Memory.users.k1.name == 'n1')
+        local h = ext.migrations('users') assert(#h == 1 and h[1].rolledBack)
+        -- A failure raises (pcall works) and undoes every change of the migration.
+        local ok, e = pcall(ext.migrate, 'users', { version = 3, up = 'function(r) if r.name == "n7" then r.name = 7 end return r end' })
+        assert(not ok and e:find('migration of users to version 3 failed at record k7: schema violation: users.k7.name: type'), e)
+        assert(Memory.users.k7.name == 'n7' and select(2, ext.schema('users')) == 1 and #ext.migrations('users') == 1)
+        local ok2, e2 = pcall(ext.migrate, 'users', { version = 1, up = 'function(r) return r end' })
+        assert(not ok2 and e2:find('at version 1'), e2)
+        -- One migration at a time.
+        local ok3, e3 = pcall(ext.migrate, 'users', { version = 3, up = 'function(r) ext.migrate("users", { version = 4, up = "function(x) return x end" }) return r end' })
+        assert(not ok3 and e3:find('already running'), e3)
+        assert(not pcall(ext.migrate, 'users', 'x') and not pcall(ext.migrate, 'users', { version = 'x', up = '' }))
+    "#);
+    // A script failing after a successful migration undoes it with everything else.
+    fails(&mut a, "ext.migrate('users', { version = 5, up = 'function(r) r.age = 1 return r end' }) error('later')", Status::LuaRuntime, "later");
+    ok(&mut a, "assert(Memory.users.k1.age == nil and select(2, ext.schema('users')) == 1)");
+    // Without a schema, a migration keeps the table's: its results are checked against it.
+    fails(&mut a, "ext.migrate('users', { version = 5, up = 'function(r) r.x = 1 return r end' })", Status::LuaRuntime, "at record k1: schema violation: users.k1.x: additionalFields");
+    a.check_store().unwrap();
+}
+
+/// TAKE_PAGES's reply as a LOAD_PAGES request.
+fn pages(inst: &mut Instance) -> Vec<u8> {
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(inst, 21, &[], &mut reply), Status::Ok);
+    let n = u32::from_le_bytes(reply[..4].try_into().unwrap()) / 2;
+    let mut req = n.to_le_bytes().to_vec();
+    let mut p = 4;
+    for _ in 0..n {
+        req.extend_from_slice(&reply[p + 1..p + 9]);
+        p += 9;
+        let len = u32::from_le_bytes(reply[p + 1..p + 5].try_into().unwrap()) as usize;
+        req.extend_from_slice(&reply[p + 1..p + 5 + len]);
+        p += 5 + len;
+    }
+    req
+}
+
+#[test]
+fn schemas_versions_and_history_are_saved_in_the_pages() {
+    let mut a = new();
+    ok(&mut a, USERS);
+    ok(&mut a, "Memory.users = { u1 = { name = 'Ann' } }");
+    ok(&mut a, "ext.migrate('users', { version = 2, up = 'function(r) r.tags = { r.name } return r end', down = 'function(r) r.tags = nil return r end' })");
+    ok(&mut a, "ext.defineSchema('users', { fields = { name = { type = 'string', required = true }, tags = { type = 'array', items = { type = 'string' } } } })");
+    let saved = pages(&mut a);
+    // Nothing of it shows in Memory or the change set.
+    ok(&mut a, "local n = 0 for k in pairs(Memory) do n = n + 1 end assert(n == 1)");
+    let mut b = new();
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(&mut b, 22, &saved, &mut reply), Status::Ok);
+    ok(&mut b, "local s, v = ext.schema('users') assert(v == 2 and s.fields.tags.items.type == 'string' and #ext.migrations('users') == 1)");
+    fails(&mut b, "Memory.users.u1.tags = { 1 }", Status::SchemaViolation, "users.u1.tags[1]: type");
+    ok(&mut b, "assert(ext.rollbackMigration('users') == 1 and Memory.users.u1.tags == nil)");
+    b.check_store().unwrap();
+}
+
+#[test]
+fn patterns_run_under_the_instruction_budget() {
+    let mut a = Instance::new(0, 200_000, [1, 2]).unwrap();
+    let slow = format!("{}{}b", "a?".repeat(40), "a".repeat(40));
+    ok(&mut a, &format!("ext.defineSchema('t', {{ fields = {{ s = {{ pattern = '{slow}' }} }} }})"));
+    let subject = "a".repeat(40);
+    fails(&mut a, &format!("Memory.t = {{ x = {{ s = '{subject}' }} }}"), Status::InstructionLimit, "instruction limit");
+    let mut req = Vec::new();
+    w_path(&mut req, &["t"]);
+    w_str(&mut req, b"x");
+    w_map(&mut req, &[("s", &|o| w_str(o, subject.as_bytes()))]);
+    assert_eq!(op(&mut a, 10, &req).0, Status::InstructionLimit);
+    ok(&mut a, "assert(Memory.t == nil) Memory.u = 1");
 }
 
 // ---- fuzz ------------------------------------------------------------------------------

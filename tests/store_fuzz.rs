@@ -1,7 +1,7 @@
-//! Hostile requests for the external-table ops (9–20): valid requests of every op, mutated
-//! at random (bytes flipped, cut, repeated), go through `dispatch`. None may panic or break
-//! the store's invariants, and the instance keeps answering. Seeded; a plain `cargo test`
-//! runs 20,000 mutants.
+//! Hostile requests for the external-table ops (9–20) and the schema and migration ops
+//! (23–27): valid requests of every op, mutated at random (bytes flipped, cut, repeated), go
+//! through `dispatch`. None may panic or break the store's invariants, and the instance
+//! keeps answering. Seeded; a plain `cargo test` runs 20,000 mutants.
 #![cfg(feature = "persistence")]
 
 use cu::protocol::dispatch;
@@ -98,6 +98,58 @@ fn seeds() -> Vec<(u32, Vec<u8>)> {
     q.push(9);
     int(&mut q, 1);
     v.push((19, q));
+    // Records for the migrations below.
+    for key in [&b"m1"[..], b"m2", b"m3"] {
+        let mut r = Vec::new();
+        path(&mut r, &[b"users"]);
+        string(&mut r, key);
+        record(&mut r, 7);
+        v.push((10, r));
+    }
+    // DEFINE_SCHEMA, SCHEMA, VALIDATE_TABLE, MIGRATE (first chunk, next, rollback), MIGRATE_ABORT
+    let mut r = Vec::new();
+    path(&mut r, &[b"users"]);
+    r.push(7);
+    r.extend_from_slice(&2u32.to_le_bytes());
+    string(&mut r, b"type");
+    string(&mut r, b"table");
+    string(&mut r, b"fields");
+    r.push(7);
+    r.extend_from_slice(&2u32.to_le_bytes());
+    string(&mut r, b"age");
+    r.push(7);
+    r.extend_from_slice(&2u32.to_le_bytes());
+    string(&mut r, b"type");
+    string(&mut r, b"integer");
+    string(&mut r, b"min");
+    int(&mut r, 0);
+    string(&mut r, b"name");
+    r.push(7);
+    r.extend_from_slice(&2u32.to_le_bytes());
+    string(&mut r, b"pattern");
+    string(&mut r, b"^a[%w ]+");
+    string(&mut r, b"default");
+    string(&mut r, b"a1");
+    v.push((23, r));
+    for op in [24, 25] {
+        let mut r = Vec::new();
+        path(&mut r, &[b"users"]);
+        v.push((op, r));
+    }
+    let mut r = vec![1u8];
+    r.extend_from_slice(&1u32.to_le_bytes());
+    path(&mut r, &[b"users"]);
+    int(&mut r, 2);
+    string(&mut r, b"function(r) r.age = (r.age or 0) + 1 return r end");
+    string(&mut r, b"function(r) r.age = r.age - 1 return r end");
+    r.push(0);
+    v.push((26, r));
+    v.push((26, [0u8, 5, 0, 0, 0].to_vec()));
+    let mut r = vec![3u8];
+    r.extend_from_slice(&100u32.to_le_bytes());
+    path(&mut r, &[b"users"]);
+    v.push((26, r));
+    v.push((27, Vec::new()));
     v
 }
 

@@ -141,6 +141,8 @@ pub struct Store {
     dirty_bits: Vec<u64>,
     /// The root of the system area (system.rs), once made.
     system: Option<NodeId>,
+    /// Schema rules as validation reads them (schema.rs).
+    rules: schema::RuleCache,
 }
 
 /// Nodes per storage page (pages.rs).
@@ -165,6 +167,7 @@ impl Store {
             dirty: Vec::new(),
             dirty_bits: Vec::new(),
             system: None,
+            rules: Default::default(),
         };
         s.new_node();
         s
@@ -232,6 +235,11 @@ impl Store {
 
     fn node_mut(&mut self, id: NodeId) -> Option<&mut Node> {
         self.slots.get_mut(id as usize)?.node.as_mut()
+    }
+
+    /// The generation of a node's slot (bumped when it is freed).
+    pub fn generation(&self, id: NodeId) -> u32 {
+        self.slots.get(id as usize).map_or(0, |s| s.gen)
     }
 
     /// A handle for a node that tells a freed (and maybe reused) slot apart.

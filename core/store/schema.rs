@@ -79,10 +79,12 @@ fn text(s: &'static str) -> Shown {
     Shown::Text(s)
 }
 
-/// A rule as validation reads it: its entries looked up once per `Validator` (the stored
-/// table stays the only copy that lasts; see the header).
+/// A rule as validation reads it: its entries looked up once. Rule tables are never changed
+/// in place (a new schema is new tables; rollbacks bring back the old ones unchanged), so
+/// a rule read stays right while its node lives: the store keeps them by node and slot
+/// generation (`RuleCache`).
 #[derive(Default)]
-struct Rule {
+pub struct Rule {
     /// Index in `TYPES`.
     ty: usize,
     required: bool,
@@ -103,6 +105,13 @@ struct Rule {
     items: Option<NodeId>,
 }
 
+/// The rules read so far, by node and slot generation (`Store::rules`); emptied when it
+/// grows past `RULES_KEPT`.
+#[derive(Default)]
+pub struct RuleCache(Vec<(NodeId, u32, Rc<Rule>)>);
+
+const RULES_KEPT: usize = 256;
+
 /// Validates values against rules, and checks rules. Defaults are written into the store
 /// (through `Store::set`: recorded, undone with the transaction) when `fill` is set.
 pub struct Validator<'a> {
@@ -112,12 +121,11 @@ pub struct Validator<'a> {
     pub out: Vec<Violation>,
     pub fill: bool,
     path: Vec<Key>,
-    rules: Vec<(NodeId, Rc<Rule>)>,
 }
 
 impl<'a> Validator<'a> {
     pub fn new(store: &'a mut Store, matcher: &'a mut dyn FnMut(&[u8], &[u8]) -> bool) -> Self {
-        Validator { store, matcher, out: Vec::new(), fill: true, path: Vec::new(), rules: Vec::new() }
+        Validator { store, matcher, out: Vec::new(), fill: true, path: Vec::new() }
     }
 
     /// Validates the record `table[key]` against `rule`. A missing record is not checked.
@@ -128,6 +136,9 @@ impl<'a> Validator<'a> {
             self.path.clear();
             self.path.push(key.clone());
             self.at(rule, table, key);
+            if self.out.len() - at < 2 {
+                return;
+            }
             let found = self.out.split_off(at);
             let ord = super::sort::order(found.len(), usize::MAX, &|a, b| {
                 let (x, y) = (&found[a].path, &found[b].path);
@@ -141,11 +152,16 @@ impl<'a> Validator<'a> {
     /// The rule stored at `node`, read once (a malformed one, which only a damaged store
     /// can hold, as `any`).
     fn rule(&mut self, node: NodeId) -> Rc<Rule> {
-        if let Some((_, r)) = self.rules.iter().find(|r| r.0 == node) {
+        let gen = self.store.generation(node);
+        if let Some((_, _, r)) = self.store.rules.0.iter().find(|r| r.0 == node && r.1 == gen) {
             return r.clone();
         }
         let r = Rc::new(self.read(node).unwrap_or_default());
-        self.rules.push((node, r.clone()));
+        let cache = &mut self.store.rules.0;
+        if cache.len() >= RULES_KEPT {
+            cache.clear();
+        }
+        cache.push((node, gen, r.clone()));
         r
     }
 
