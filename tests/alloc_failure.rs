@@ -109,21 +109,29 @@ fn external_tables_stay_atomic_when_allocations_fail() {
         "local r = Memory.run return ext.count('users') == 8 * r and (r == 1 or Memory.last.run == r) and #ext.query('users', { field = 'age', op = '=', value = 3 }) == r",
     );
     assert_eq!(dispatch(&mut inst, OP_COMPUTE, &request, &mut reply), Status::Ok);
-    let mut failures = 0;
+    let failures = atomic_under_failing_allocations(&mut inst, &request, &check);
+    assert!(failures > 30, "only {failures} allocation points exercised");
+}
+
+/// Runs `request` with the nth Lua allocation from its start failing, for n = 1, 2, ...
+/// until it succeeds. After each run the store is whole and `check` (a compute) returns
+/// true: a failed call left none of its writes. Returns the number of failed runs.
+#[cfg(feature = "persistence")]
+fn atomic_under_failing_allocations(inst: &mut Instance, request: &[u8], check: &[u8]) -> usize {
+    let mut reply = Vec::new();
     for n in 1.. {
         inst.fail_allocation(n);
-        let status = dispatch(&mut inst, OP_COMPUTE, &request, &mut reply);
+        let status = dispatch(inst, OP_COMPUTE, request, &mut reply);
         inst.fail_allocation(0);
-        assert!(matches!(status, Status::Ok | Status::LuaMemory | Status::LuaRuntime), "allocation {n}: {status:?}");
+        assert!(matches!(status, Status::Ok | Status::LuaMemory | Status::LuaRuntime), "allocation {n}: {status:?} {}", String::from_utf8_lossy(&reply));
         inst.check_store().unwrap_or_else(|e| panic!("allocation {n}: {e}"));
-        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &check, &mut reply), Status::Ok, "allocation {n}");
+        assert_eq!(dispatch(inst, OP_COMPUTE, check, &mut reply), Status::Ok, "allocation {n}");
         assert_eq!(reply[4], 2, "allocation {n}: a failed call left part of its writes (reply {reply:?})");
         if status == Status::Ok {
-            break;
+            return n as usize - 1;
         }
-        failures += 1;
     }
-    assert!(failures > 30, "only {failures} allocation points exercised");
+    unreachable!()
 }
 
 /// Schemas and a migration under failing Lua allocations: defining, writing, catching a
@@ -150,19 +158,6 @@ fn schemas_and_migrations_stay_atomic_when_allocations_fail() {
         "local r = Memory.run local s, v = ext.schema('users') return ext.count('users') == 6 * r and v == r + 1 and #ext.migrations('users') == 2 * r and Memory.users.u1_1.v == r",
     );
     assert_eq!(dispatch(&mut inst, OP_COMPUTE, &request, &mut reply), Status::Ok, "{}", String::from_utf8_lossy(&reply));
-    let mut failures = 0;
-    for n in 1.. {
-        inst.fail_allocation(n);
-        let status = dispatch(&mut inst, OP_COMPUTE, &request, &mut reply);
-        inst.fail_allocation(0);
-        assert!(matches!(status, Status::Ok | Status::LuaMemory | Status::LuaRuntime), "allocation {n}: {status:?} {}", String::from_utf8_lossy(&reply));
-        inst.check_store().unwrap_or_else(|e| panic!("allocation {n}: {e}"));
-        assert_eq!(dispatch(&mut inst, OP_COMPUTE, &check, &mut reply), Status::Ok, "allocation {n}");
-        assert_eq!(reply[4], 2, "allocation {n}: a failed call left part of its writes (reply {reply:?})");
-        if status == Status::Ok {
-            break;
-        }
-        failures += 1;
-    }
+    let failures = atomic_under_failing_allocations(&mut inst, &request, &check);
     assert!(failures > 30, "only {failures} allocation points exercised");
 }

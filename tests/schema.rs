@@ -12,7 +12,7 @@ use cu::store::schema::{check_pattern, Shown, Validator, Violation};
 use cu::store::{Key, NodeId, Store, Value, ROOT};
 
 mod common;
-use common::Rng;
+use common::{fails, named, ok, take_pages_request, Rng};
 
 // ---- values ----------------------------------------------------------------------------
 
@@ -131,6 +131,11 @@ fn users_schema() -> T {
     ])
 }
 
+/// A rule of these fields.
+fn fields(kv: Vec<(&'static str, T)>) -> T {
+    M(vec![("fields", M(kv))])
+}
+
 fn schema_of(s: &mut Store, t: &T) -> NodeId {
     let n = node(build(s, t));
     let mut m = substring;
@@ -230,15 +235,12 @@ fn bounds_enums_and_patterns() {
     let mut s = Store::new();
     let schema = schema_of(
         &mut s,
-        &M(vec![(
-            "fields",
-            M(vec![
-                ("n", M(vec![("min", F(-1.5)), ("max", I(10))])),
-                ("s", M(vec![("minLength", I(2)), ("maxLength", I(3)), ("pattern", S("^a"))])),
-                ("e", M(vec![("enum", A(vec![I(1), S("two"), B(false)]))])),
-                ("l", M(vec![("minItems", I(1)), ("maxItems", I(2))])),
-            ]),
-        )]),
+        &fields(vec![
+            ("n", M(vec![("min", F(-1.5)), ("max", I(10))])),
+            ("s", M(vec![("minLength", I(2)), ("maxLength", I(3)), ("pattern", S("^a"))])),
+            ("e", M(vec![("enum", A(vec![I(1), S("two"), B(false)]))])),
+            ("l", M(vec![("minItems", I(1)), ("maxItems", I(2))])),
+        ]),
     );
     let cases: Vec<(T, &[&str])> = vec![
         (M(vec![("n", I(-1)), ("s", S("ab")), ("e", F(1.0)), ("l", A(vec![I(1)]))]), &[]),
@@ -288,14 +290,11 @@ fn defaults_fill_in_copies_and_must_satisfy_their_rule() {
     let mut s = Store::new();
     let schema = schema_of(
         &mut s,
-        &M(vec![(
-            "fields",
-            M(vec![
-                ("tags", M(vec![("type", S("array")), ("default", A(vec![S("new")]))])),
-                ("n", M(vec![("type", S("integer")), ("required", B(true)), ("default", I(0))])),
-                ("meta", M(vec![("type", S("table")), ("default", M(vec![])), ("fields", M(vec![("v", M(vec![("default", I(1))]))]))])),
-            ]),
-        )]),
+        &fields(vec![
+            ("tags", M(vec![("type", S("array")), ("default", A(vec![S("new")]))])),
+            ("n", M(vec![("type", S("integer")), ("required", B(true)), ("default", I(0))])),
+            ("meta", M(vec![("type", S("table")), ("default", M(vec![])), ("fields", M(vec![("v", M(vec![("default", I(1))]))]))])),
+        ]),
     );
     let t = put(&mut s, "t", &M(vec![("a", M(vec![])), ("b", M(vec![]))]));
     // Checking only: missing fields with defaults pass, nothing is written.
@@ -479,30 +478,16 @@ fn new() -> Box<Instance> {
     Instance::new(0, 0, [3, 4]).unwrap()
 }
 
-fn named(src: &str) -> Vec<u8> {
-    let mut r = vec![0u8];
-    r.extend_from_slice(&2u16.to_le_bytes());
-    r.extend_from_slice(b"=t");
-    r.extend_from_slice(src.as_bytes());
-    r
-}
 
-fn run(inst: &mut Instance, src: &str) -> (Status, String) {
-    let mut reply = Vec::new();
-    let s = dispatch(inst, 1, &named(src), &mut reply);
-    (s, String::from_utf8_lossy(&reply).into_owned())
-}
 
-fn ok(inst: &mut Instance, src: &str) {
-    let (s, r) = run(inst, src);
-    assert_eq!(s, Status::Ok, "{src}\n{r}");
-}
 
-fn fails(inst: &mut Instance, src: &str, status: Status, text: &str) -> String {
-    let (s, r) = run(inst, src);
-    assert_eq!(s, status, "{src}\n{r}");
-    assert!(r.contains(text), "{src}: {r:?} lacks {text:?}");
-    r
+
+/// A new instance with the schema `USERS` on `users`, after which `setup` has run.
+fn with_users(setup: &str) -> Box<Instance> {
+    let mut a = new();
+    ok(&mut a, USERS);
+    ok(&mut a, setup);
+    a
 }
 
 const USERS: &str = r#"
@@ -519,8 +504,7 @@ const USERS: &str = r#"
 
 #[test]
 fn a_call_is_a_unit_checked_when_it_ends() {
-    let mut a = new();
-    ok(&mut a, USERS);
+    let mut a = with_users("");
     // Built in steps: valid when the call ends. Defaults filled, functions allowed.
     ok(&mut a, "Memory.users = {} Memory.users.u1 = {} Memory.users.u1.name = 'Ann' Memory.users.u1.onSave = function() end");
     ok(&mut a, "local u = Memory.users.u1 assert(u.role == 'user' and type(u.onSave) == 'function')");
@@ -541,9 +525,7 @@ fn a_call_is_a_unit_checked_when_it_ends() {
 
 #[test]
 fn pcall_and_xpcall_are_units_too() {
-    let mut a = new();
-    ok(&mut a, USERS);
-    ok(&mut a, "Memory.users = { u1 = { name = 'Ann' } }");
+    let mut a = with_users("Memory.users = { u1 = { name = 'Ann' } }");
     ok(&mut a, r#"
         Memory.users.u1.age = 40
         local ok, e = pcall(function() Memory.users.u2 = { age = 500 } Memory.users.u1.age = 41 end)
@@ -618,8 +600,7 @@ fn w_int(out: &mut Vec<u8>, i: i64) {
 
 #[test]
 fn store_ops_and_batch_ops_are_units() {
-    let mut a = new();
-    ok(&mut a, USERS);
+    let mut a = with_users("");
     // SET (op 10) of a bad record: SCHEMA_VIOLATION, nothing stored.
     let mut req = Vec::new();
     w_path(&mut req, &["users"]);
@@ -893,9 +874,7 @@ fn an_aborted_or_interrupted_migration_is_undone() {
 
 #[test]
 fn migrations_from_lua() {
-    let mut a = new();
-    ok(&mut a, USERS);
-    ok(&mut a, "for i = 1, 20 do Memory.users = Memory.users or {} Memory.users['k' .. i] = { name = 'n' .. i } end");
+    let mut a = with_users("for i = 1, 20 do Memory.users = Memory.users or {} Memory.users['k' .. i] = { name = 'n' .. i } end");
     ok(&mut a, r#"
         local v = ext.migrate('users', { version = 2, up = 'function(r) r.fullName = r.name r.name = nil return r end',
             down = 'function(r) r.name = r.fullName r.fullName = nil return r end',
@@ -922,31 +901,13 @@ fn migrations_from_lua() {
     a.check_store().unwrap();
 }
 
-/// TAKE_PAGES's reply as a LOAD_PAGES request.
-fn pages(inst: &mut Instance) -> Vec<u8> {
-    let mut reply = Vec::new();
-    assert_eq!(dispatch(inst, 21, &[], &mut reply), Status::Ok);
-    let n = u32::from_le_bytes(reply[..4].try_into().unwrap()) / 2;
-    let mut req = n.to_le_bytes().to_vec();
-    let mut p = 4;
-    for _ in 0..n {
-        req.extend_from_slice(&reply[p + 1..p + 9]);
-        p += 9;
-        let len = u32::from_le_bytes(reply[p + 1..p + 5].try_into().unwrap()) as usize;
-        req.extend_from_slice(&reply[p + 1..p + 5 + len]);
-        p += 5 + len;
-    }
-    req
-}
 
 #[test]
 fn schemas_versions_and_history_are_saved_in_the_pages() {
-    let mut a = new();
-    ok(&mut a, USERS);
-    ok(&mut a, "Memory.users = { u1 = { name = 'Ann' } }");
+    let mut a = with_users("Memory.users = { u1 = { name = 'Ann' } }");
     ok(&mut a, "ext.migrate('users', { version = 2, up = 'function(r) r.tags = { r.name } return r end', down = 'function(r) r.tags = nil return r end' })");
     ok(&mut a, "ext.defineSchema('users', { fields = { name = { type = 'string', required = true }, tags = { type = 'array', items = { type = 'string' } } } })");
-    let saved = pages(&mut a);
+    let saved = take_pages_request(&mut a);
     // Nothing of it shows in Memory or the change set.
     ok(&mut a, "local n = 0 for k in pairs(Memory) do n = n + 1 end assert(n == 1)");
     let mut b = new();

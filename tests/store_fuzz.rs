@@ -16,6 +16,12 @@ fn string(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
+/// The start of a map of `n` pairs.
+fn map(out: &mut Vec<u8>, n: u32) {
+    out.push(7);
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
 fn int(out: &mut Vec<u8>, i: i64) {
     out.push(3);
     out.extend_from_slice(&i.to_le_bytes());
@@ -109,27 +115,22 @@ fn seeds() -> Vec<(u32, Vec<u8>)> {
     // DEFINE_SCHEMA, SCHEMA, VALIDATE_TABLE, MIGRATE (first chunk, next, rollback), MIGRATE_ABORT
     let mut r = Vec::new();
     path(&mut r, &[b"users"]);
-    r.push(7);
-    r.extend_from_slice(&2u32.to_le_bytes());
+    map(&mut r, 2);
     string(&mut r, b"type");
     string(&mut r, b"table");
     string(&mut r, b"fields");
-    r.push(7);
-    r.extend_from_slice(&2u32.to_le_bytes());
+    map(&mut r, 2);
     string(&mut r, b"age");
-    r.push(7);
-    r.extend_from_slice(&2u32.to_le_bytes());
-    string(&mut r, b"type");
-    string(&mut r, b"integer");
-    string(&mut r, b"min");
+    map(&mut r, 2);
+    for s in [&b"type"[..], b"integer", b"min"] {
+        string(&mut r, s);
+    }
     int(&mut r, 0);
     string(&mut r, b"name");
-    r.push(7);
-    r.extend_from_slice(&2u32.to_le_bytes());
-    string(&mut r, b"pattern");
-    string(&mut r, b"^a[%w ]+");
-    string(&mut r, b"default");
-    string(&mut r, b"a1");
+    map(&mut r, 2);
+    for s in [&b"pattern"[..], b"^a[%w ]+", b"default", b"a1"] {
+        string(&mut r, s);
+    }
     v.push((23, r));
     for op in [24, 25] {
         let mut r = Vec::new();

@@ -9,37 +9,16 @@ use cu::protocol::dispatch;
 use cu::runtime::{Instance, Status};
 use cu::store_ops::*;
 
+mod common;
+use common::{fails, ok};
+
 fn new() -> Box<Instance> {
     Instance::new(0, 0, [3, 4]).unwrap()
 }
 
-fn named(src: &str) -> Vec<u8> {
-    let mut r = vec![0u8];
-    r.extend_from_slice(&2u16.to_le_bytes());
-    r.extend_from_slice(b"=t");
-    r.extend_from_slice(src.as_bytes());
-    r
-}
 
-/// Runs `src`; returns the status and the reply as lossy text.
-fn run(inst: &mut Instance, src: &str) -> (Status, String) {
-    let mut reply = Vec::new();
-    let s = dispatch(inst, 1, &named(src), &mut reply);
-    (s, String::from_utf8_lossy(&reply).into_owned())
-}
 
-/// Runs `src`, which must succeed (its asserts hold).
-fn ok(inst: &mut Instance, src: &str) {
-    let (s, r) = run(inst, src);
-    assert_eq!(s, Status::Ok, "{src}\n{r}");
-}
 
-/// Runs `src`, which must fail with `status` and a message containing `text`.
-fn fails(inst: &mut Instance, src: &str, status: Status, text: &str) {
-    let (s, r) = run(inst, src);
-    assert_eq!(s, status, "{src}\n{r}");
-    assert!(r.contains(text), "{src}: {r:?} lacks {text:?}");
-}
 
 #[test]
 fn memory_behaves_like_a_table() {

@@ -12,7 +12,7 @@ use cu::store::{Key, NodeId, Store, StoreError, Value, ROOT};
 use std::collections::BTreeMap;
 
 mod common;
-use common::Rng;
+use common::{take_pages_request, Rng};
 
 /// A canonical text of a table and everything below it (entries in key order).
 fn dump(s: &Store, node: NodeId) -> String {
@@ -266,22 +266,8 @@ fn a_closure_and_an_index_survive_a_save_and_a_load() {
     ok(&mut a, "local n = 0 Memory.counter = function() n = n + 1 return n end");
     ok(&mut a, "assert(Memory.counter() == 1 and Memory.counter() == 2)");
     ok(&mut a, "local u = ext.table('users') for i = 1, 300 do u['u' .. i] = { age = i % 50 } end ext.createIndex(u, 'age')");
+    let req = take_pages_request(&mut a);
     let mut reply = Vec::new();
-    assert_eq!(dispatch(&mut a, cu::store_ops::OP_TAKE_PAGES, &[], &mut reply), Status::Ok);
-    // Reply: u32 2n, then (int page, string bytes) pairs: rebuild the LOAD_PAGES request.
-    let n = u32::from_le_bytes(reply[..4].try_into().unwrap()) / 2;
-    let mut req = n.to_le_bytes().to_vec();
-    let mut p = 4;
-    for _ in 0..n {
-        assert_eq!(reply[p], 3);
-        req.extend_from_slice(&reply[p + 1..p + 9]);
-        p += 9;
-        assert_eq!(reply[p], 5, "every page holds nodes");
-        let len = u32::from_le_bytes(reply[p + 1..p + 5].try_into().unwrap()) as usize;
-        req.extend_from_slice(&reply[p + 1..p + 5 + len]);
-        p += 5 + len;
-    }
-    assert_eq!(p, reply.len());
     let mut b = Instance::new(0, 0, [3, 4]).unwrap();
     ok(&mut b, "Memory.stale = 1");
     assert_eq!(dispatch(&mut b, cu::store_ops::OP_LOAD_PAGES, &req, &mut reply), Status::Ok);
@@ -325,26 +311,6 @@ fn the_golden_v1_database_opens_with_every_value() {
     assert_eq!(s, Status::Ok, "{}", String::from_utf8_lossy(&r));
 }
 
-/// TAKE_PAGES's reply as a LOAD_PAGES request (every page holds nodes).
-fn take_pages_request(inst: &mut Instance) -> Vec<u8> {
-    let mut reply = Vec::new();
-    assert_eq!(dispatch(inst, cu::store_ops::OP_TAKE_PAGES, &[], &mut reply), Status::Ok);
-    // Reply: u32 2n, then (int page, string bytes) pairs.
-    let n = u32::from_le_bytes(reply[..4].try_into().unwrap()) / 2;
-    let mut req = n.to_le_bytes().to_vec();
-    let mut p = 4;
-    for _ in 0..n {
-        assert_eq!(reply[p], 3);
-        req.extend_from_slice(&reply[p + 1..p + 9]);
-        p += 9;
-        assert_eq!(reply[p], 5, "every page holds nodes");
-        let len = u32::from_le_bytes(reply[p + 1..p + 5].try_into().unwrap()) as usize;
-        req.extend_from_slice(&reply[p + 1..p + 5 + len]);
-        p += 5 + len;
-    }
-    assert_eq!(p, reply.len());
-    req
-}
 
 /// The pages of a LOAD_PAGES request.
 fn pages_of(req: &[u8]) -> Vec<(u64, Vec<u8>)> {

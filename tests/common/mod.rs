@@ -1,6 +1,60 @@
 //! Helpers shared by the integration tests (`mod common;` in each test file).
 #![allow(dead_code)] // each test binary uses a different part
 
+use cu::protocol::dispatch;
+use cu::runtime::{Instance, Status};
+
+/// The pages TAKE_PAGES gives (every one holding nodes) as a LOAD_PAGES request.
+pub fn take_pages_request(inst: &mut Instance) -> Vec<u8> {
+    let mut reply = Vec::new();
+    assert_eq!(dispatch(inst, cu::store_ops::OP_TAKE_PAGES, &[], &mut reply), Status::Ok);
+    // Reply: u32 2n, then (int page, string bytes) pairs.
+    let n = u32::from_le_bytes(reply[..4].try_into().unwrap()) / 2;
+    let mut req = n.to_le_bytes().to_vec();
+    let mut p = 4;
+    for _ in 0..n {
+        assert_eq!(reply[p], 3);
+        req.extend_from_slice(&reply[p + 1..p + 9]);
+        p += 9;
+        assert_eq!(reply[p], 5, "every page holds nodes");
+        let len = u32::from_le_bytes(reply[p + 1..p + 5].try_into().unwrap()) as usize;
+        req.extend_from_slice(&reply[p + 1..p + 5 + len]);
+        p += 5 + len;
+    }
+    assert_eq!(p, reply.len());
+    req
+}
+
+/// A COMPUTE request for `src`, chunk name `=t`.
+pub fn named(src: &str) -> Vec<u8> {
+    let mut r = vec![0u8];
+    r.extend_from_slice(&2u16.to_le_bytes());
+    r.extend_from_slice(b"=t");
+    r.extend_from_slice(src.as_bytes());
+    r
+}
+
+/// Runs `src`; returns the status and the reply as lossy text.
+pub fn run(inst: &mut Instance, src: &str) -> (Status, String) {
+    let mut reply = Vec::new();
+    let s = dispatch(inst, 1, &named(src), &mut reply);
+    (s, String::from_utf8_lossy(&reply).into_owned())
+}
+
+/// Runs `src`, which must succeed (its asserts hold).
+pub fn ok(inst: &mut Instance, src: &str) {
+    let (s, r) = run(inst, src);
+    assert_eq!(s, Status::Ok, "{src}\n{r}");
+}
+
+/// Runs `src`, which must fail with `status` and a message containing `text`; the reply.
+pub fn fails(inst: &mut Instance, src: &str, status: Status, text: &str) -> String {
+    let (s, r) = run(inst, src);
+    assert_eq!(s, status, "{src}\n{r}");
+    assert!(r.contains(text), "{src}: {r:?} lacks {text:?}");
+    r
+}
+
 /// splitmix64: the tests' seeded, reproducible randomness. Test files add their own helpers
 /// in `impl Rng` blocks of their own.
 pub struct Rng(pub u64);
