@@ -167,26 +167,33 @@ unsafe fn begin(l: *mut lua_State, job: *mut Job) {
             job.version
         }
     };
-    // Compiled once; `down`, kept for a rollback, is compiled now to refuse it now.
+    // Compiled once. `down`, kept for a rollback, is compiled now, to be refused now.
     job.stage = Stage::Compiling;
     let name = &mut *name;
+    if let Some(d) = &job.down_source {
+        name.push(b'=');
+        path_text(name, &job.path);
+        name.extend_from_slice(b".down\0");
+        let at = code.len();
+        code.extend_from_slice(b"return ");
+        code.extend_from_slice(d);
+        load(l, &code[at..], name);
+        lua_pop(l, 1);
+        code.truncate(at);
+        name.clear();
+    }
     name.push(b'=');
     path_text(name, &job.path);
     name.extend_from_slice(if job.down { b".down\0" } else { b".up\0" });
-    compile(l, code, name);
+    load(l, code, name);
+    instance_of(l).scratch_pop(mark);
+    // Running the chunk gives the function (an error there is the request's).
+    job.stage = Stage::Checking;
+    lua_callk(l, 0, 1, 0, None);
     if lua_type(l, -1) != LUA_TFUNCTION {
         raise(l, b"a migration is a function expression: 'function(record) ... return record end'");
     }
     lua_rawsetp(l, LUA_REGISTRYINDEX, function_key());
-    if let Some(d) = &job.down_source {
-        code.truncate(7);
-        code.extend_from_slice(d);
-        name.truncate(name.len() - 4);
-        name.extend_from_slice(b".down\0");
-        compile(l, code, name);
-        lua_pop(l, 1);
-    }
-    instance_of(l).scratch_pop(mark);
     // The new schema: a rollback's is the one its migration replaced (maybe none); a
     // migration given none keeps the table's.
     job.stage = Stage::Checking;
@@ -258,13 +265,12 @@ unsafe fn begin(l: *mut lua_State, job: *mut Job) {
     inst.migration = Some(Migration { path: core::mem::take(&mut job.path), keys, done: 0, from, to, finished: false });
 }
 
-/// Compiles `code` (text only) named `name` (NUL-terminated) and runs it: its first result
-/// is on the stack. Raises on a syntax error.
-unsafe fn compile(l: *mut lua_State, code: &[u8], name: &[u8]) {
+/// Compiles `code` (text only) named `name` (NUL-terminated): the chunk is on the stack.
+/// Raises on a syntax error.
+unsafe fn load(l: *mut lua_State, code: &[u8], name: &[u8]) {
     if luaL_loadbufferx(l, code.as_ptr() as *const c_char, code.len(), name.as_ptr() as *const c_char, c"t".as_ptr()) != LUA_OK {
         lua_error(l);
     }
-    lua_callk(l, 0, 1, 0, None);
 }
 
 /// Migrates up to `count` (argument 1) more records (protected; raises the first record's

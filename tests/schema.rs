@@ -12,7 +12,7 @@ use cu::store::schema::{check_pattern, Shown, Validator, Violation};
 use cu::store::{Key, NodeId, Store, Value, ROOT};
 
 mod common;
-use common::{fails, named, ok, take_pages_request, Rng};
+use common::{fails, named, ok, run, take_pages_request, Rng};
 
 // ---- values ----------------------------------------------------------------------------
 
@@ -823,7 +823,8 @@ fn a_failing_record_undoes_the_migration_and_is_named() {
         (migrate_req(10, 2, "function(r) return r end", None, None), Status::BadArgument, "at version 2"),
         (migrate_req(10, 3, "function(r) return r +", None, None), Status::LuaSyntax, "users.up:1:"),
         (migrate_req(10, 3, "function(r) return r end", Some("function("), None), Status::LuaSyntax, "users.down:1:"),
-        (migrate_req(10, 3, "42", None, None), Status::LuaSyntax, "function expression"),
+        (migrate_req(10, 3, "42", None, None), Status::BadArgument, "function expression"),
+        (migrate_req(10, 3, "nil + 1", None, None), Status::BadArgument, "arithmetic"),
         (migrate_req(10, 3, "function(r) return r end", None, Some(&|o: &mut Vec<u8>| w_map(o, &[("type", &|o| w_str(o, b"x"))]))), Status::BadArgument, "bad schema"),
     ] {
         let (s, r) = op(&mut a, 26, &req);
@@ -995,3 +996,67 @@ fn random_definitions_and_records_never_break_anything() {
     assert!(accepted > 300, "{accepted} accepted");
 }
 
+
+#[test]
+fn messages_show_values_and_lua_gets_copies() {
+    let mut a = new();
+    ok(&mut a, r#"
+        ext.defineSchema('t', { fields = {
+            e = { enum = { 'a', 'b', 3 } },
+            x = { min = 1.5 },
+            s = { maxLength = 3 },
+            f = { type = 'function', default = function() return 'made' end },
+        } })
+        ext.defineSchema('many', { fields = { n = { type = 'integer' } } })
+    "#);
+    let long = "y".repeat(60);
+    let r = fails(&mut a, &format!("Memory.t = {{ r = {{ e = 'c', x = 0.5, s = '{long}' }} }}"), Status::SchemaViolation, "schema violation");
+    assert!(r.contains(r#"t.r.e: enum (expected {"a", "b", 3}, got "c")"#), "{r}");
+    assert!(r.contains("t.r.x: min (expected 1.5, got 0.5)"), "{r}");
+    assert!(r.contains(&format!("t.r.s: maxLength (expected 3, got 60)")), "{r}");
+    let r = fails(&mut a, "Memory.many = {} for i = 1, 12 do Memory.many[i] = { n = i + 0.5 } end", Status::SchemaViolation, "; and 2 more");
+    assert!(r.contains("many[1].n: type (expected \"integer\", got \"number\")"), "{r}");
+    ok(&mut a, "Memory.t = { r = { e = 'a' } }");
+    ok(&mut a, r#"
+        assert(Memory.t.r.f() == 'made', 'a function default is copied in')
+        Memory.t.q = { e = 'long ' .. string.rep('z', 50) }
+        local ok, e = pcall(function() Memory.t.q.x = 2.0 end)
+        assert(not ok and e:find('got "long zzzz.-%.%.%."'), e)
+        Memory.t.q = nil
+        -- validateTable from Lua: expected values as plain copies (the enum list too).
+        Memory.t.w = nil
+        local s = ext.schema('t')
+        assert(type(s.fields.f.default) == 'function' and s.fields.e.enum[3] == 3)
+        local bad = pcall(ext.validateTable, 'Memory.t.r.e.z')
+        assert(not bad)
+        local ok2, e2 = pcall(ext.validateTable, 'Memory.t.r.e.z')
+        assert(e2:find('not a table'), e2)
+        local gone = Memory.t.r
+        Memory.t.r = nil
+        local ok3, e3 = pcall(ext.schema, gone)
+        assert(not ok3 and e3:find('deleted'), e3)
+        assert(not pcall(ext.schema, 5))
+    "#);
+    // validateTable's values from Lua, a table included.
+    ok(&mut a, "Memory.t = nil");
+    ok(&mut a, r#"
+        local n = 0 for k in pairs(Memory) do n = n + 1 end
+        ext.defineSchema('v', { fields = { e = { enum = { 'a' } }, k = { type = 'integer' } } })
+    "#);
+    let mut reply = Vec::new();
+    let mut req = Vec::new();
+    w_path(&mut req, &["v"]);
+    w_str(&mut req, b"r");
+    w_map(&mut req, &[("e", &|o| w_str(o, b"a"))]);
+    assert_eq!(dispatch(&mut a, 10, &req, &mut reply), Status::Ok);
+    ok(&mut a, "Memory.v.s = { e = 'a', k = 0 }");
+    ok(&mut a, "ext.defineSchema('v', { fields = { e = { enum = { 'b', 'c' } }, k = { min = 0.25 } } })");
+    let (s, r) = run(&mut a, "Memory.v.s.k = 0.1");
+    assert_eq!(s, Status::SchemaViolation, "{r}");
+    ok(&mut a, r#"
+        local v, n = ext.validateTable('v')
+        assert(n == 2 and #v == 3, #v)
+        assert(v[1].path == 'v.r.e' and v[1].rule == 'enum' and v[1].expected[1] == 'b' and v[1].expected[2] == 'c' and v[1].got == 'a')
+        assert(v[2].path == 'v.s.e' and v[3].path == 'v.s.k' and v[3].rule == 'min' and v[3].expected == 0.25 and v[3].got == 0)
+    "#);
+}
