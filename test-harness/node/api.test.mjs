@@ -84,9 +84,9 @@ test('compiled modules are cached per URL', async () => {
 });
 
 test('a wasm URL that cannot be loaded rejects with BAD_ARGUMENT', async () => {
-  const e = await rejectsWith(CuWASM.init({ wasm: new URL('./no-such-file.wasm', WASM_URL) }), 'BAD_ARGUMENT');
+  const e = await rejectsWith(CuWASM.init({ wasm: new URL('./no-such-file.wasm', WASM_URL), storage: 'memory' }), 'BAD_ARGUMENT');
   assert.match(e.message, /no-such-file\.wasm/);
-  await rejectsWith(CuWASM.init({ wasm: new Uint8Array([1, 2, 3]) }), 'BAD_ARGUMENT');
+  await rejectsWith(CuWASM.init({ wasm: new Uint8Array([1, 2, 3]), storage: 'memory' }), 'BAD_ARGUMENT');
 });
 
 test('bad init options reject with BAD_ARGUMENT', async () => {
