@@ -232,7 +232,7 @@ impl Store {
 /// A stored scalar: as a wire key, or, for a long string that compresses, deflated.
 fn put_scalar(out: &mut Vec<u8>, s: &Key) {
     if let Some(b) = s.bytes().filter(|b| b.len() > COMPRESS_OVER) {
-        let packed = crate::codec::deflate(b);
+        let packed = crate::codec::deflate(b, crate::codec::Level::Default);
         if packed.len() < b.len() {
             out.push(TAG_DEFLATED);
             put_u32(out, b.len() as u32);
