@@ -63,7 +63,7 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
         #[cfg(feature = "persistence")]
         OP_PERSIST_FUNCTION => persist::persist_function(inst, request, reply),
         #[cfg(feature = "persistence")]
-        9..=22 => crate::store_ops::dispatch(inst, op, request, reply),
+        9..=22 | crate::store_ops::OP_SET_COMPRESSION => crate::store_ops::dispatch(inst, op, request, reply),
         OP_GC => {
             inst.collect();
             Encoder::new(reply).put_u32(0);

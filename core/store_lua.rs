@@ -7,11 +7,11 @@
 //! `table`, `query`, `createIndex`, `dropIndex`, `indexes`, `count` and `keys`.
 //!
 //! Assigning a table copies it in: plain tables become store tables; functions, tables with
-//! a metatable (or with table keys) become codec blobs (docs/FORMAT.md). A blob read from
-//! Lua is decoded once and cached (weak); at the end of each successful call every cached
-//! blob still alive is encoded again and stored if it changed, so a closure's upvalues
-//! persist (`Memory.counter()` keeps counting). A failed call rolls the store back and
-//! drops those cached values.
+//! a metatable (or with table keys) become codec blobs (docs/FORMAT.md), kept plain (the
+//! storage pages deflate them). A blob read from Lua is decoded once and cached (weak); at
+//! the end of each successful call every cached blob still alive is encoded again and
+//! stored if it changed, so a closure's upvalues persist (`Memory.counter()` keeps
+//! counting). A failed call rolls the store back and drops those cached values.
 //!
 //! Finalizers can run Lua code (and so write to the store) at any Lua allocation: no store
 //! reference is held across a Lua call that may allocate. Conversion from Lua calls only
@@ -389,7 +389,8 @@ unsafe fn convert(l: *mut lua_State, idx: c_int, node: NodeId, key_idx: c_int, o
         }
     }
     push_path(&mut path, l, key_idx);
-    let mut cv = Conv { tables: Vec::new(), path, opts, out: Vec::new() };
+    // Blobs are kept plain: the storage pages deflate them (core/store/pages.rs).
+    let mut cv = Conv { tables: Vec::new(), path, opts: EncodeOptions { compress_threshold: None, ..opts }, out: Vec::new() };
     let r = match to_value(l, idx, &mut cv) {
         Err(Fail::Cycle) => blob(l, lua_absindex(l, idx), &mut cv).map(Some),
         r => r,
@@ -710,7 +711,7 @@ pub(crate) unsafe extern "C" fn flush_blobs(l: *mut lua_State) -> c_int {
         }
         let (mark, out) = instance_of(l).scratch_push();
         let out = &mut *out;
-        codec::encode_named(l, 2, b"Memory", &EncodeOptions::default(), out);
+        codec::encode_named(l, 2, b"Memory", &EncodeOptions { strip: true, compress_threshold: None }, out);
         lua_pop(l, 1);
         let inst = instance_of(l);
         if let Some(Value::Blob(b)) = inst.store.get(node, &k) {

@@ -23,12 +23,14 @@ mod dump;
 mod inflate;
 mod instance;
 mod path;
+mod repack;
 mod undump;
 
 pub use instance::{decode_global, encode_global, CodecError};
 pub(crate) use checksum::adler32;
 pub(crate) use deflate::deflate;
 pub use deflate::Level;
+pub(crate) use repack::{pack, unpack};
 pub(crate) use inflate::inflate;
 
 use crate::lua::*;
@@ -117,7 +119,7 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
     let mut flags = 0;
     if opts.compress_threshold.is_some_and(|t| body_len > t) {
         // No Lua call until `packed` is dropped. (The fast level: `serialize` is on the
-        // caller's path.)
+        // caller's path; stored values follow the instance's level, core/store/pages.rs.)
         // SAFETY: the body follows the header, within `out`.
         let packed = deflate::deflate(out.get_unchecked(start + HEADER_LEN..), Level::Fast);
         if packed.len() < body_len {

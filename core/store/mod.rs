@@ -18,6 +18,7 @@
 //! | map.rs | the hash table inside each node |
 //! | index.rs | B-tree and hash indices on a field of a table's records |
 //! | query.rs | conditions, plans (index or scan), ordering, paging |
+//! | pages.rs | the store as storage pages, and their compression |
 //! | wire.rs | values from requests into the store, and from the store to replies |
 
 pub mod index;
@@ -133,6 +134,9 @@ pub struct Store {
     /// same set as bits (bit `p % 64` of word `p / 64`).
     dirty: Vec<u64>,
     dirty_bits: Vec<u64>,
+    /// How pages store long values (the instance's setting).
+    #[cfg(feature = "persistence")]
+    pub compression: pages::Compression,
 }
 
 /// Nodes per storage page (pages.rs).
@@ -156,6 +160,8 @@ impl Store {
             page_nodes: Vec::new(),
             dirty: Vec::new(),
             dirty_bits: Vec::new(),
+            #[cfg(feature = "persistence")]
+            compression: pages::Compression::DEFAULT,
         };
         s.new_node();
         s

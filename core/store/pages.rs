@@ -5,6 +5,9 @@
 //! children, so adding a record to a big table rewrites only the new record's page). Every
 //! write marks its pages; `take_pages` gives the pages changed since the last call, to be
 //! written in one storage transaction; `load_pages` rebuilds the store from all of them.
+//! Long values are stored deflated as `Store::compression` says (the instance's setting,
+//! not persisted: a page says itself what is deflated, so pages load under any setting);
+//! blobs are plain in memory and deflated on the way to a page (codec::pack).
 //!
 //! Page (all integers little-endian):
 //!
@@ -20,13 +23,15 @@
 //! Record: `u64` pid, `u64` parent pid (`u64::MAX` for the root), the key in the parent (a
 //! wire key: tags 1–5 of docs/ARCHITECTURE.md "Wire values"; nil for the root), `u32` entry
 //! count, entries (a wire key, then a value: a wire scalar, tags 1–5, floats as stored, NaN
-//! included; or a blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes),
-//! a string value over 1 KiB whose DEFLATE is smaller: tag 11, `u32` length, `u32` compressed
-//! length, raw DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2 hash, `u8` 1 if
+//! included; or a blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes,
+//! deflated (the codec header's flag) when its body is over the threshold and that is
+//! smaller; or a string value over the threshold whose DEFLATE makes the record smaller:
+//! tag 11, `u32` length, `u32` compressed length, raw DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2 hash, `u8` 1 if
 //! unique). Child tables are not entries: each child's record points to its parent.
 
 use super::wire::{put_key, put_u32, Reader};
-use super::{sort, Key, Node, NodeId, Store, StoreError, Value, MAX_DEPTH, PAGE_NODES, ROOT};
+use super::{sort, Blob, Key, Node, NodeId, Store, StoreError, Value, MAX_DEPTH, PAGE_NODES, ROOT};
+use crate::codec::{self, Level};
 use crate::wire::{TAG_FLOAT, TAG_NIL};
 use alloc::vec::Vec;
 
@@ -35,10 +40,24 @@ pub const VERSION: u8 = 1;
 const HEADER: usize = 16;
 const TAG_BLOB: u8 = 10;
 const TAG_DEFLATED: u8 = 11;
-/// Strings longer than this are stored deflated when that is smaller.
-const COMPRESS_OVER: usize = 1024;
 const NO_PARENT: u64 = u64::MAX;
 const CORRUPT: StoreError = StoreError::Corrupt;
+
+/// How pages store long values: the instance's `compression` option (README).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+pub struct Compression {
+    /// None: every value raw.
+    pub level: Option<Level>,
+    /// Strings longer than this many bytes, and blobs whose codec body is, are deflated
+    /// when that makes their record smaller.
+    pub threshold: u32,
+}
+
+impl Compression {
+    pub const DEFAULT: Compression = Compression { level: Some(Level::Default), threshold: 1024 };
+    pub const OFF: Compression = Compression { level: None, threshold: 1024 };
+}
 
 /// A node's record as read from a page.
 struct Record {
@@ -76,42 +95,7 @@ impl Store {
         let mut body = Vec::new();
         put_u32(&mut body, nodes.len() as u32);
         for n in nodes {
-            body.extend_from_slice(&n.pid.to_le_bytes());
-            match &n.parent {
-                Some((p, k)) => {
-                    body.extend_from_slice(&self.node(*p).map_or(NO_PARENT, |p| p.pid).to_le_bytes());
-                    put_key(&mut body, k);
-                }
-                None => {
-                    body.extend_from_slice(&NO_PARENT.to_le_bytes());
-                    body.push(TAG_NIL);
-                }
-            }
-            let at = body.len();
-            put_u32(&mut body, 0);
-            let mut count = 0u32;
-            for (k, v) in n.map.iter() {
-                match v {
-                    Value::Table(_) => continue,
-                    Value::Key(s) => {
-                        put_key(&mut body, k);
-                        put_scalar(&mut body, s);
-                    }
-                    Value::Blob(b) => {
-                        put_key(&mut body, k);
-                        body.extend_from_slice(&[TAG_BLOB, b.func as u8]);
-                        put_u32(&mut body, b.bytes.len() as u32);
-                        body.extend_from_slice(&b.bytes);
-                    }
-                }
-                count += 1;
-            }
-            body[at..at + 4].copy_from_slice(&count.to_le_bytes());
-            body.push(n.indices.len() as u8);
-            for ix in &n.indices {
-                put_key(&mut body, &ix.field);
-                body.extend_from_slice(&[1 + ix.is_hash() as u8, ix.unique as u8]);
-            }
+            self.put_record(&mut body, n, self.compression);
         }
         let mut out = Vec::with_capacity(HEADER + body.len());
         out.extend_from_slice(&MAGIC);
@@ -120,6 +104,44 @@ impl Store {
         put_u32(&mut out, body.len() as u32);
         out.extend_from_slice(&body);
         Some(out)
+    }
+
+    /// Appends the record of node `n` as `c` says.
+    fn put_record(&self, body: &mut Vec<u8>, n: &Node, c: Compression) {
+        body.extend_from_slice(&n.pid.to_le_bytes());
+        match &n.parent {
+            Some((p, k)) => {
+                body.extend_from_slice(&self.node(*p).map_or(NO_PARENT, |p| p.pid).to_le_bytes());
+                put_key(body, k);
+            }
+            None => {
+                body.extend_from_slice(&NO_PARENT.to_le_bytes());
+                body.push(TAG_NIL);
+            }
+        }
+        let at = body.len();
+        put_u32(body, 0);
+        let mut count = 0u32;
+        for (k, v) in n.map.iter() {
+            match v {
+                Value::Table(_) => continue,
+                Value::Key(s) => {
+                    put_key(body, k);
+                    put_scalar(body, s, c);
+                }
+                Value::Blob(b) => {
+                    put_key(body, k);
+                    put_blob(body, b, c);
+                }
+            }
+            count += 1;
+        }
+        body[at..at + 4].copy_from_slice(&count.to_le_bytes());
+        body.push(n.indices.len() as u8);
+        for ix in &n.indices {
+            put_key(body, &ix.field);
+            body.extend_from_slice(&[1 + ix.is_hash() as u8, ix.unique as u8]);
+        }
     }
 
     /// Replaces the whole store with the one the pages describe (all of them, as written by
@@ -230,10 +252,11 @@ impl Store {
 }
 
 /// A stored scalar: as a wire key, or, for a long string that compresses, deflated.
-fn put_scalar(out: &mut Vec<u8>, s: &Key) {
-    if let Some(b) = s.bytes().filter(|b| b.len() > COMPRESS_OVER) {
-        let packed = crate::codec::deflate(b, crate::codec::Level::Default);
-        if packed.len() < b.len() {
+fn put_scalar(out: &mut Vec<u8>, s: &Key, c: Compression) {
+    if let (Some(b), Some(level)) = (s.bytes().filter(|b| b.len() > c.threshold as usize), c.level) {
+        let packed = codec::deflate(b, level);
+        // (Its record is 4 bytes longer than the plain string's: the second length.)
+        if packed.len() + 4 < b.len() {
             out.push(TAG_DEFLATED);
             put_u32(out, b.len() as u32);
             put_u32(out, packed.len() as u32);
@@ -242,6 +265,15 @@ fn put_scalar(out: &mut Vec<u8>, s: &Key) {
         }
     }
     put_key(out, s);
+}
+
+/// A stored blob: its codec bytes, deflated when they are long enough and that is smaller.
+fn put_blob(out: &mut Vec<u8>, b: &Blob, c: Compression) {
+    let packed = c.level.and_then(|level| codec::pack(&b.bytes, level, c.threshold as usize));
+    let bytes = packed.as_deref().unwrap_or(&b.bytes);
+    out.extend_from_slice(&[TAG_BLOB, b.func as u8]);
+    put_u32(out, bytes.len() as u32);
+    out.extend_from_slice(bytes);
 }
 
 /// Reads one page's records into `out` (blobs become values of `store`).
@@ -284,8 +316,10 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
                     if n > packed.len().saturating_mul(1032) {
                         return Err(CORRUPT);
                     }
-                    let mut raw = alloc::vec![0; n];
-                    if !crate::codec::inflate(packed, &mut raw) {
+                    let mut raw = Vec::new();
+                    raw.try_reserve_exact(n).map_err(|_| CORRUPT)?;
+                    raw.resize(n, 0);
+                    if !codec::inflate(packed, &mut raw) {
                         return Err(CORRUPT);
                     }
                     Value::Key(Key::str(&raw))
@@ -294,7 +328,9 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
                     r.pos += 1;
                     let func = r.u8().map_err(bad)? == 1;
                     let n = r.u32().map_err(bad)? as usize;
-                    store.blob(r.take(n).map_err(bad)?.into(), func)
+                    let bytes = r.take(n).map_err(bad)?;
+                    // Blobs are plain in memory.
+                    store.blob(codec::unpack(bytes).map_or_else(|| bytes.into(), Vec::into_boxed_slice), func)
                 }
                 _ => Value::Key(r.key().map_err(bad)?),
             };
