@@ -450,10 +450,13 @@ export class CuWASM {
     await this.#enqueue(8, named(codecFlags(options), table, named(0, name, encoder.encode(code)).subarray(1)), '=' + table + '.' + name);
   }
 
-  // → { heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed }
-  async stats() {
-    const [heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed] = (await this.#enqueue(3)).map(Number);
-    return { heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed };
+  // The report on the tables in `table` (Memory by default), the heaps and compression
+  // (README: Statistics).
+  async stats(table = []) {
+    const s = first(await this.#ask(29, () => wt(table)));
+    s.tables = Array.isArray(s.tables) ? s.tables : [];
+    for (const t of s.tables) (t.table = ['Memory', ...t.path].join('.')), Array.isArray(t.indexes) || (t.indexes = []);
+    return s;
   }
 
   // How values are stored from now on (the `compression` option of init).

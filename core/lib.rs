@@ -30,6 +30,8 @@ pub mod protocol;
 mod ptrmap;
 pub mod runtime;
 #[cfg(feature = "persistence")]
+pub mod stats_report;
+#[cfg(feature = "persistence")]
 mod store_lua;
 #[cfg(feature = "persistence")]
 pub mod store_ops;

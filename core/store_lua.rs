@@ -4,7 +4,8 @@
 //! does not count against the fixed Lua heap. A proxy keeps its node's handle in a raw
 //! field under a light-userdata key; a weak cache gives each node one proxy, so
 //! `Memory.a == Memory.a`. `next` is replaced by one that also walks proxies; `ext` holds
-//! `table`, `query`, `createIndex`, `dropIndex`, `indexes`, `count` and `keys`.
+//! `table`, `query`, `createIndex`, `dropIndex`, `indexes`, `count`, `keys` and `stats`
+//! (core/stats_report.rs).
 //!
 //! Assigning a table copies it in: plain tables become store tables; functions, tables with
 //! a metatable (or with table keys) become codec blobs (docs/FORMAT.md), kept plain (the
@@ -21,6 +22,7 @@
 use crate::codec::{self, EncodeOptions};
 use crate::lua::*;
 use crate::runtime::{instance_of, Instance};
+use crate::stats_report::ext_stats;
 use crate::store::query::{Cond, Field, Op, Query};
 use crate::store::{Key, NodeId, StoreError, Value};
 use alloc::boxed::Box;
@@ -72,6 +74,15 @@ end
 function ext.dropIndex(t, field) return C.dropIndex(path(t), field) end
 function ext.count(t) return C.count(path(t)) end
 function ext.keys(t) return C.keys(path(t)) end
+function ext.stats(t)
+  local s = C.stats(t ~= nil and path(t) or nil)
+  for _, e in ipairs(s.tables) do
+    local n = { 'Memory' }
+    for i, k in ipairs(e.path) do n[i + 1] = tostring(k) end
+    e.table = table.concat(n, '.')
+  end
+  return s
+end
 _G.ext, _G.next = ext, C.next
 _G.Memory = C.table()
 _G._home = Memory
@@ -110,6 +121,7 @@ pub(crate) unsafe fn open(l: *mut lua_State) {
     let fns: &[(&str, lua_CFunction)] = cfns![
         "table" => ext_table, "query" => ext_query, "createIndex" => ext_create_index,
         "dropIndex" => ext_drop_index, "count" => ext_count, "keys" => ext_keys, "next" => ext_next,
+        "stats" => ext_stats,
     ];
     lua_createtable(l, 0, fns.len() as c_int);
     for (name, f) in fns {
@@ -141,14 +153,14 @@ unsafe fn check_node(l: *mut lua_State, idx: c_int) -> NodeId {
     }
 }
 
-unsafe fn raise(l: *mut lua_State, msg: &[u8]) -> ! {
+pub(crate) unsafe fn raise(l: *mut lua_State, msg: &[u8]) -> ! {
     lua_pushlstring(l, msg.as_ptr() as *const c_char, msg.len());
     lua_error(l);
     unreachable!()
 }
 
 /// A store error as a Lua error.
-unsafe fn raise_store(l: *mut lua_State, e: StoreError) -> ! {
+pub(crate) unsafe fn raise_store(l: *mut lua_State, e: StoreError) -> ! {
     raise(l, crate::store_ops::message(&e))
 }
 

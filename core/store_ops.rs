@@ -63,7 +63,7 @@ pub fn message(e: &StoreError) -> &'static [u8] {
 }
 
 /// The error reply: `u32 2`, the message, nil.
-fn fail(reply: &mut Vec<u8>, e: StoreError) -> Status {
+pub(crate) fn fail(reply: &mut Vec<u8>, e: StoreError) -> Status {
     reply.clear();
     put_u32(reply, 2);
     put_str(reply, message(&e));

@@ -19,6 +19,7 @@
 //! | index.rs | B-tree and hash indices on a field of a table's records |
 //! | query.rs | conditions, plans (index or scan), ordering, paging |
 //! | pages.rs | the store as storage pages, and their compression |
+//! | stats.rs | sizes of tables in storage and of their indices, for `lua.stats()` |
 //! | wire.rs | values from requests into the store, and from the store to replies |
 
 pub mod index;
@@ -27,6 +28,8 @@ pub mod map;
 pub mod pages;
 pub mod query;
 pub mod sort;
+#[cfg(feature = "persistence")]
+pub mod stats;
 pub mod value;
 pub mod wire;
 
@@ -137,6 +140,10 @@ pub struct Store {
     /// How pages store long values (the instance's setting).
     #[cfg(feature = "persistence")]
     pub compression: pages::Compression,
+    /// Bytes of each node's record (by node id) as last written to or read from its page,
+    /// and uncompressed (for `stats`).
+    #[cfg(feature = "persistence")]
+    record_sizes: Vec<[u32; 2]>,
 }
 
 /// Nodes per storage page (pages.rs).
@@ -162,6 +169,8 @@ impl Store {
             dirty_bits: Vec::new(),
             #[cfg(feature = "persistence")]
             compression: pages::Compression::DEFAULT,
+            #[cfg(feature = "persistence")]
+            record_sizes: Vec::new(),
         };
         s.new_node();
         s

@@ -66,6 +66,8 @@ struct Record {
     key: Option<Key>,
     entries: Vec<(Key, Value)>,
     indices: Vec<(Key, bool, bool)>,
+    /// Bytes of the record in its page, and uncompressed.
+    size: [usize; 2],
 }
 
 impl Store {
@@ -73,29 +75,53 @@ impl Store {
     /// when no node lives there any more). Call it between transactions.
     pub fn take_pages(&mut self) -> Vec<(u64, Option<Vec<u8>>)> {
         let dirty = self.take_dirty();
+        let mut sizes = Vec::new();
         let ord = sort::order(dirty.len(), usize::MAX, &|a, b| dirty[a].cmp(&dirty[b]));
-        ord.iter().map(|&i| (dirty[i as usize], self.encode_page(dirty[i as usize]))).collect()
+        let pages = ord.iter().map(|&i| (dirty[i as usize], self.encode_page(dirty[i as usize], &mut sizes))).collect();
+        for (id, size) in sizes {
+            self.note_sizes(id, size);
+        }
+        pages
+    }
+
+    /// Remembers the bytes of `id`'s record as last written to (or read from) its page, and
+    /// uncompressed.
+    fn note_sizes(&mut self, id: NodeId, size: [usize; 2]) {
+        let i = id as usize;
+        if self.record_sizes.len() <= i {
+            self.record_sizes.resize(i + 1, [0; 2]);
+        }
+        self.record_sizes[i] = size.map(|n| n as u32);
+    }
+
+    /// The bytes of `id`'s record in its page as last written or read, and uncompressed
+    /// (zeros before that).
+    pub(super) fn record_sizes(&self, id: NodeId) -> [usize; 2] {
+        self.record_sizes.get(id as usize).map_or([0; 2], |s| s.map(|n| n as usize))
     }
 
     /// The nodes of `page` that are in the tree, in pid order.
-    fn page_members(&self, page: u64) -> Vec<&Node> {
+    fn page_members(&self, page: u64) -> Vec<(NodeId, &Node)> {
         let ids = self.page_nodes.get(page as usize).map_or(&[][..], |v| &v[..]);
-        let mut nodes: Vec<&Node> = ids.iter().filter(|&&id| self.resolve(self.handle(id)).is_some()).filter_map(|&id| self.node(id)).collect();
-        let ord = sort::order(nodes.len(), usize::MAX, &|a, b| nodes[a].pid.cmp(&nodes[b].pid));
+        let mut nodes: Vec<(NodeId, &Node)> = ids.iter().filter(|&&id| self.resolve(self.handle(id)).is_some()).filter_map(|&id| Some((id, self.node(id)?))).collect();
+        let ord = sort::order(nodes.len(), usize::MAX, &|a, b| nodes[a].1.pid.cmp(&nodes[b].1.pid));
         let sorted = ord.iter().map(|&i| nodes[i as usize]).collect();
         nodes.clear();
         sorted
     }
 
-    fn encode_page(&self, page: u64) -> Option<Vec<u8>> {
+    /// The page's bytes; the sizes of each record (written, uncompressed) go to `sizes`.
+    fn encode_page(&self, page: u64, sizes: &mut Vec<(NodeId, [usize; 2])>) -> Option<Vec<u8>> {
         let nodes = self.page_members(page);
         if nodes.is_empty() {
             return None;
         }
         let mut body = Vec::new();
         put_u32(&mut body, nodes.len() as u32);
-        for n in nodes {
-            self.put_record(&mut body, n, self.compression);
+        for (id, n) in nodes {
+            let at = body.len();
+            let saved = self.put_record(&mut body, n, self.compression);
+            sizes.push((id, [body.len() - at, body.len() - at + saved]));
         }
         let mut out = Vec::with_capacity(HEADER + body.len());
         out.extend_from_slice(&MAGIC);
@@ -106,8 +132,8 @@ impl Store {
         Some(out)
     }
 
-    /// Appends the record of node `n` as `c` says.
-    fn put_record(&self, body: &mut Vec<u8>, n: &Node, c: Compression) {
+    /// Appends the record of node `n` as `c` says; returns the bytes compression saved.
+    pub(super) fn put_record(&self, body: &mut Vec<u8>, n: &Node, c: Compression) -> usize {
         body.extend_from_slice(&n.pid.to_le_bytes());
         match &n.parent {
             Some((p, k)) => {
@@ -122,16 +148,17 @@ impl Store {
         let at = body.len();
         put_u32(body, 0);
         let mut count = 0u32;
+        let mut saved = 0;
         for (k, v) in n.map.iter() {
             match v {
                 Value::Table(_) => continue,
                 Value::Key(s) => {
                     put_key(body, k);
-                    put_scalar(body, s, c);
+                    saved += put_scalar(body, s, c);
                 }
                 Value::Blob(b) => {
                     put_key(body, k);
-                    put_blob(body, b, c);
+                    saved += put_blob(body, b, c);
                 }
             }
             count += 1;
@@ -142,6 +169,7 @@ impl Store {
             put_key(body, &ix.field);
             body.extend_from_slice(&[1 + ix.is_hash() as u8, ix.unique as u8]);
         }
+        saved
     }
 
     /// Replaces the whole store with the one the pages describe (all of them, as written by
@@ -243,6 +271,7 @@ impl Store {
             }
             indices.extend(r.indices.into_iter().map(|ix| (ids[i], ix)));
             self.next_pid = self.next_pid.max(r.pid + 1);
+            self.note_sizes(ids[i], r.size);
         }
         for (id, (field, hash, unique)) in indices {
             self.create_index(id, field, hash, unique).map_err(|_| CORRUPT)?;
@@ -252,7 +281,8 @@ impl Store {
 }
 
 /// A stored scalar: as a wire key, or, for a long string that compresses, deflated.
-fn put_scalar(out: &mut Vec<u8>, s: &Key, c: Compression) {
+/// Returns the bytes saved.
+fn put_scalar(out: &mut Vec<u8>, s: &Key, c: Compression) -> usize {
     if let (Some(b), Some(level)) = (s.bytes().filter(|b| b.len() > c.threshold as usize), c.level) {
         let packed = codec::deflate(b, level);
         // (Its record is 4 bytes longer than the plain string's: the second length.)
@@ -261,19 +291,22 @@ fn put_scalar(out: &mut Vec<u8>, s: &Key, c: Compression) {
             put_u32(out, b.len() as u32);
             put_u32(out, packed.len() as u32);
             out.extend_from_slice(&packed);
-            return;
+            return b.len() - packed.len() - 4;
         }
     }
     put_key(out, s);
+    0
 }
 
 /// A stored blob: its codec bytes, deflated when they are long enough and that is smaller.
-fn put_blob(out: &mut Vec<u8>, b: &Blob, c: Compression) {
+/// Returns the bytes saved.
+fn put_blob(out: &mut Vec<u8>, b: &Blob, c: Compression) -> usize {
     let packed = c.level.and_then(|level| codec::pack(&b.bytes, level, c.threshold as usize));
     let bytes = packed.as_deref().unwrap_or(&b.bytes);
     out.extend_from_slice(&[TAG_BLOB, b.func as u8]);
     put_u32(out, bytes.len() as u32);
     out.extend_from_slice(bytes);
+    b.bytes.len() - bytes.len()
 }
 
 /// Reads one page's records into `out` (blobs become values of `store`).
@@ -287,6 +320,7 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
     let mut r = Reader::new(body);
     let bad = |_| CORRUPT;
     for _ in 0..r.u32().map_err(bad)? {
+        let start = r.pos;
         let pid = r.u64().map_err(bad)?;
         let parent = r.u64().map_err(bad)?;
         if pid / PAGE_NODES != page || out.last().is_some_and(|l: &Record| l.pid >= pid) {
@@ -298,7 +332,8 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
         } else {
             Some(r.key().map_err(bad)?)
         };
-        let mut rec = Record { pid, parent, key, entries: Vec::new(), indices: Vec::new() };
+        let mut rec = Record { pid, parent, key, entries: Vec::new(), indices: Vec::new(), size: [0; 2] };
+        let mut saved = 0;
         for _ in 0..r.u32().map_err(bad)? {
             let k = r.key().map_err(bad)?;
             let v = match r.bytes.get(r.pos) {
@@ -322,6 +357,8 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
                     if !codec::inflate(packed, &mut raw) {
                         return Err(CORRUPT);
                     }
+                    // (Plain, the string would be a wire string: 4 bytes fewer than this.)
+                    saved += (n + 5).saturating_sub(m + 9);
                     Value::Key(Key::str(&raw))
                 }
                 Some(&TAG_BLOB) => {
@@ -330,7 +367,9 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
                     let n = r.u32().map_err(bad)? as usize;
                     let bytes = r.take(n).map_err(bad)?;
                     // Blobs are plain in memory.
-                    store.blob(codec::unpack(bytes).map_or_else(|| bytes.into(), Vec::into_boxed_slice), func)
+                    let plain = codec::unpack(bytes).map_or_else(|| bytes.into(), Vec::into_boxed_slice);
+                    saved += plain.len() - n;
+                    store.blob(plain, func)
                 }
                 _ => Value::Key(r.key().map_err(bad)?),
             };
@@ -345,6 +384,7 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
             }
             rec.indices.push((field, kind == 2, unique == 1));
         }
+        rec.size = [r.pos - start, r.pos - start + saved];
         out.push(rec);
     }
     if !r.done() {

@@ -19,6 +19,9 @@ test('compression options: accepted forms, and BAD_ARGUMENT for the rest', async
     const off = compression === false || compression === 'off' || compression?.enabled === false || compression?.level === 'off';
     await lua.setValue('t', 'k', long);
     assert.equal(holds(store.records, long.slice(0, 40)), off || compression?.threshold > long.length, JSON.stringify(compression));
+    const s = await lua.stats();
+    assert.equal(s.compression.level, off ? 'off' : typeof compression == 'string' ? compression : compression?.level ?? 'default');
+    assert.equal(s.compression.threshold, compression?.threshold ?? 1024);
     lua.close();
   }
   for (const compression of ['fastest', 9, 0, [], { level: 'max' }, { level: 6 }, { threshold: -1 }, { threshold: 1.5 }, { threshold: 2 ** 32 },
@@ -35,9 +38,11 @@ test('compression options: accepted forms, and BAD_ARGUMENT for the rest', async
   await lua.setValue('t', 'b', 'B:' + long);
   assert.ok(holds(store.records, 'B:a compressible') && holds(store.records, 'A:a compressible'), 'off: the page is written raw');
   await lua.setCompression({ level: 'best', threshold: 10 });
+  assert.deepEqual((await lua.stats()).compression, { level: 'best', threshold: 10 });
   await lua.setCompression(); // the default again
   await lua.setValue('t', 'c', 'C:' + long);
   assert.ok(!holds(store.records, 'B:a compressible') && !holds(store.records, 'C:a compressible'));
+  assert.deepEqual((await lua.stats()).compression, { level: 'default', threshold: 1024 });
   assert.equal(await lua.compute('return 1 + 1'), 2);
   lua.close();
 });
@@ -106,15 +111,21 @@ test('setCompression at run time: pages written afterwards follow it; a named st
   // 200 records: pages of 64 tables (by persistent id: Memory 0, docs 1, record i 2 + i),
   // so record 150 is on page 2 and a new record goes to page 3.
   await a.batchTableOperations(Array.from({ length: 200 }, (_, i) => ({ type: 'set', table: 'docs', key: i, value: { doc: doc(i) } })));
+  const before = (await a.stats()).tables[0];
+  assert.equal(before.storedBytes, before.rawBytes, 'all written while off');
   await a.setCompression('best');
   await a.setValue('docs', 'new', { doc: doc('new') });
   assert.ok(!holds(records, 'DOC-0: a sentence') && !holds(records, 'DOC-new: a sentence'), 'the rewritten page: best');
   assert.ok(holds(records, 'DOC-150: a sentence'), 'a page not written again keeps its old form');
+  const after = (await a.stats()).tables[0];
+  // Page 0 (62 records) and page 3 deflated, pages 1 and 2 (128 records) raw.
+  assert.ok(after.storedBytes < after.rawBytes * 0.8 && after.storedBytes > after.rawBytes * 0.6, `${after.storedBytes} of ${after.rawBytes}`);
   await a.close();
   for (const compression of ['fast', false, { level: 'default', threshold: 0 }]) {
     const b = await newLua({ storage: storeWith(records), compression });
     assert.equal((await b.getValue('docs', 150)).doc, doc(150));
     assert.equal((await b.getValue('docs', 'new')).doc, doc('new'));
+    assert.deepEqual(await b.stats().then((s) => s.tables[0].storedBytes), after.storedBytes, 'stored bytes as read back');
     await b.close();
   }
 });
