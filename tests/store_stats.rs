@@ -174,7 +174,15 @@ fn the_report_through_the_protocol_and_in_lua() {
         local e = ext.stats('nothing here')
         assert(#e.tables == 0 and e.records == 0 and e.compressionRatio == 1, e.rawBytes .. ' ' .. e.storedBytes)");
     lua_ok(&mut inst, "local ok, e = pcall(ext.stats, 'n') assert(not ok and e:find('not a table'), e)
-        local ok2, e2 = pcall(ext.stats, 42) assert(not ok2, e2)");
+        local ok2, e2 = pcall(ext.stats, 42) assert(not ok2, e2)
+        local gone = ext.table('gone') Memory.gone = nil
+        local ok3, e3 = pcall(ext.stats, gone) assert(not ok3 and e3:find('deleted'), e3)");
+    // The setting as the report names it.
+    for (code, name) in [(0u8, "off"), (1, "fast"), (3, "best"), (2, "default")] {
+        let req = [&[code][..], &7u32.to_le_bytes()].concat();
+        assert_eq!(call(&mut inst, cu::store_ops::OP_SET_COMPRESSION, &req).0, Status::Ok);
+        lua_ok(&mut inst, &format!("local c = ext.stats().compression assert(c.level == '{name}' and c.threshold == 7, c.level)"));
+    }
     // STATS_REPORT: one map; a path through a value is NOT_A_TABLE; a missing table has none.
     let (s, r) = call(&mut inst, cu::stats_report::OP_STATS_REPORT, &path(&[]));
     assert_eq!(s, Status::Ok);
