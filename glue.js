@@ -181,6 +181,19 @@ function bytesOf(bytes) {
 const isObject = (v) => v !== null && typeof v === 'object';
 const codecFlags = (o) => (o.keepDebugInfo ? 1 : 0) | (o.compress === false ? 2 : 0);
 
+// The `compression` option (README): false/'off', true, a level, or { level, threshold,
+// enabled } → the SET_COMPRESSION request: u8 level (0 off, 1 fast, 2 default, 3 best),
+// u32 threshold.
+const LEVELS = ['off', 'fast', 'default', 'best'];
+function compression(c) {
+  if (typeof c != 'object' || !c) c = { level: c === false ? 'off' : c === true || c == null ? 'default' : c };
+  const { level = 'default', threshold = 1024, enabled = true } = c, i = LEVELS.indexOf(level);
+  ok(!Array.isArray(c) && Object.keys(c).every((k) => /^(level|threshold|enabled)$/.test(k)) && typeof enabled == 'boolean', 'compression (false, a level or { level, threshold, enabled })');
+  ok(i >= 0, `compression level ${String(level)} (fast, default, best or off)`);
+  ok(threshold >>> 0 === threshold, 'compression threshold (bytes: an integer from 0 to 2^32 - 1)');
+  return new Uint8Array([enabled && i, threshold, threshold >> 8, threshold >> 16, threshold >>> 24]);
+}
+
 // Storage adapters: { records: Map<key, Uint8Array> (all, at open), commit(puts, deletes,
 // { durability }) → Promise (atomic), close() }. Pages of the store are records "p<n>".
 const memoryDBs = new Map(); // name → records: a memory database lasts as long as the page
@@ -339,6 +352,7 @@ export class CuWASM {
     if (!(Number.isInteger(heapSize) && heapSize > 0 && heapSize < 2 ** 32)) throw bad('bad heapSize');
     if (!(instructionLimit >= 0) || typeof instructionLimit != 'number') throw bad('bad instructionLimit');
     if (typeof onPrint != 'function') throw bad('bad onPrint');
+    const packing = options.compression == null ? null : compression(options.compression);
     // The module compiles while the storage opens.
     const failed = (e) => {
       throw e instanceof CuError ? e : bad(`cannot load ${wasm}: ${e.message}`);
@@ -398,6 +412,7 @@ export class CuWASM {
     lua.#seen = store.at; // the storage version the loaded records are of (versioned adapters)
     lua.#durability = durability;
     try {
+      if (packing) lua.#call(28, packing);
       if (store.records.size) lua.#call(22, pagesRequest(store.records));
     } catch (e) {
       await lua.close(); // the storage is closed too (a file store's lock released)
@@ -442,10 +457,18 @@ export class CuWASM {
     await this.#enqueue(8, named(codecFlags(options), table, named(0, name, encoder.encode(code)).subarray(1)), '=' + table + '.' + name);
   }
 
-  // → { heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed }
-  async stats() {
-    const [heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed] = (await this.#enqueue(3)).map(Number);
-    return { heapUsed, heapSize, heapPeak, lastInstructions, moduleHeapUsed };
+  // The report on the tables in `table` (Memory by default), the heaps and compression
+  // (README: Statistics).
+  async stats(table = []) {
+    const s = first(await this.#ask(29, () => wt(table)));
+    s.tables = Array.isArray(s.tables) ? s.tables : [];
+    for (const t of s.tables) (t.table = ['Memory', ...t.path].join('.')), Array.isArray(t.indexes) || (t.indexes = []);
+    return s;
+  }
+
+  // How values are stored from now on (the `compression` option of init).
+  async setCompression(options) {
+    await this.#enqueue(28, compression(options));
   }
 
   async gc() {

@@ -36,6 +36,8 @@ mod schema_lua;
 #[cfg(feature = "persistence")]
 pub mod schema_ops;
 #[cfg(feature = "persistence")]
+pub mod stats_report;
+#[cfg(feature = "persistence")]
 mod store_lua;
 #[cfg(feature = "persistence")]
 pub mod store_ops;

@@ -18,7 +18,7 @@ pub const OP_LOAD_BYTECODE: u32 = 7;
 pub const OP_PERSIST_FUNCTION: u32 = 8;
 
 /// Bytes the module's own heap has handed out (0 on the host, where the system allocates).
-fn module_heap_used() -> usize {
+pub(crate) fn module_heap_used() -> usize {
     #[cfg(target_arch = "wasm32")]
     return crate::module_heap::in_use();
     #[cfg(not(target_arch = "wasm32"))]
@@ -68,11 +68,13 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
         #[cfg(feature = "persistence")]
         OP_PERSIST_FUNCTION => persist::persist_function(inst, request, reply),
         #[cfg(feature = "persistence")]
-        9..=22 => crate::store_ops::dispatch(inst, op, request, reply),
+        9..=22 | crate::store_ops::OP_SET_COMPRESSION => crate::store_ops::dispatch(inst, op, request, reply),
         #[cfg(feature = "persistence")]
         23..=25 => crate::schema_ops::dispatch(inst, op, request, reply),
         #[cfg(feature = "persistence")]
         26..=27 => crate::migrate::dispatch(inst, op, request, reply),
+        #[cfg(feature = "persistence")]
+        crate::stats_report::OP_STATS_REPORT => crate::stats_report::report(inst, request, reply),
         OP_GC => {
             inst.collect();
             Encoder::new(reply).put_u32(0);

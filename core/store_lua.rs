@@ -4,14 +4,15 @@
 //! does not count against the fixed Lua heap. A proxy keeps its node's handle in a raw
 //! field under a light-userdata key; a weak cache gives each node one proxy, so
 //! `Memory.a == Memory.a`. `next` is replaced by one that also walks proxies; `ext` holds
-//! `table`, `query`, `createIndex`, `dropIndex`, `indexes`, `count` and `keys`.
+//! `table`, `query`, `createIndex`, `dropIndex`, `indexes`, `count`, `keys` and `stats`
+//! (core/stats_report.rs).
 //!
 //! Assigning a table copies it in: plain tables become store tables; functions, tables with
-//! a metatable (or with table keys) become codec blobs (docs/FORMAT.md). A blob read from
-//! Lua is decoded once and cached (weak); at the end of each successful call every cached
-//! blob still alive is encoded again and stored if it changed, so a closure's upvalues
-//! persist (`Memory.counter()` keeps counting). A failed call rolls the store back and
-//! drops those cached values.
+//! a metatable (or with table keys) become codec blobs (docs/FORMAT.md), kept plain (the
+//! storage pages deflate them). A blob read from Lua is decoded once and cached (weak); at
+//! the end of each successful call every cached blob still alive is encoded again and
+//! stored if it changed, so a closure's upvalues persist (`Memory.counter()` keeps
+//! counting). A failed call rolls the store back and drops those cached values.
 //!
 //! Finalizers can run Lua code (and so write to the store) at any Lua allocation: no store
 //! reference is held across a Lua call that may allocate. Conversion from Lua calls only
@@ -23,6 +24,7 @@ use crate::migrate::{ext_migrate, ext_rollback_migration};
 use crate::schema_lua::{ext_define_schema, ext_migrations, ext_schema, ext_validate_table};
 use crate::lua::*;
 use crate::runtime::{instance_of, Instance};
+use crate::stats_report::ext_stats;
 use crate::store::query::{Cond, Field, Op, Query};
 use crate::store::{Key, NodeId, StoreError, Value};
 use alloc::boxed::Box;
@@ -75,6 +77,15 @@ function ext.dropIndex(t, field) return C.dropIndex(path(t), field) end
 function ext.count(t) return C.count(path(t)) end
 function ext.keys(t) return C.keys(path(t)) end
 for _, f in ipairs({ 'defineSchema', 'schema', 'validateTable', 'migrations', 'migrate', 'rollbackMigration' }) do ext[f] = C[f] end
+function ext.stats(t)
+  local s = C.stats(t ~= nil and path(t) or nil)
+  for _, e in ipairs(s.tables) do
+    local n = { 'Memory' }
+    for i, k in ipairs(e.path) do n[i + 1] = tostring(k) end
+    e.table = table.concat(n, '.')
+  end
+  return s
+end
 _G.ext, _G.next = ext, C.next
 _G.Memory = C.table()
 _G._home = Memory
@@ -115,6 +126,7 @@ pub(crate) unsafe fn open(l: *mut lua_State) {
         "dropIndex" => ext_drop_index, "count" => ext_count, "keys" => ext_keys, "next" => ext_next,
         "defineSchema" => ext_define_schema, "schema" => ext_schema, "validateTable" => ext_validate_table,
         "migrations" => ext_migrations, "migrate" => ext_migrate, "rollbackMigration" => ext_rollback_migration,
+        "stats" => ext_stats,
     ];
     lua_createtable(l, 0, fns.len() as c_int);
     for (name, f) in fns {
@@ -409,7 +421,8 @@ pub(crate) unsafe fn value_of(l: *mut lua_State, idx: c_int, name: &[u8]) -> Opt
 
 /// `convert` with the path for messages made.
 unsafe fn convert_named(l: *mut lua_State, idx: c_int, path: Vec<u8>, opts: EncodeOptions) -> Option<Value> {
-    let mut cv = Conv { tables: Vec::new(), path, opts, out: Vec::new() };
+    // Blobs are kept plain: the storage pages deflate them (core/store/pages.rs).
+    let mut cv = Conv { tables: Vec::new(), path, opts: EncodeOptions { compress_threshold: None, ..opts }, out: Vec::new() };
     let r = match to_value(l, idx, &mut cv) {
         Err(Fail::Cycle) => blob(l, lua_absindex(l, idx), &mut cv).map(Some),
         r => r,
@@ -730,7 +743,7 @@ pub(crate) unsafe extern "C" fn flush_blobs(l: *mut lua_State) -> c_int {
         }
         let (mark, out) = instance_of(l).scratch_push();
         let out = &mut *out;
-        codec::encode_named(l, 2, b"Memory", &EncodeOptions::default(), out);
+        codec::encode_named(l, 2, b"Memory", &EncodeOptions { strip: true, compress_threshold: None }, out);
         lua_pop(l, 1);
         let inst = instance_of(l);
         if let Some(Value::Blob(b)) = inst.store.get(node, &k) {

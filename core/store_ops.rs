@@ -1,12 +1,14 @@
-//! store_ops.rs: the external-table ops 9–20 (docs/ARCHITECTURE.md, "External-table
+//! store_ops.rs: the external-table ops 9–22 and 28 (docs/ARCHITECTURE.md, "External-table
 //! requests"): get/set/delete/keys/count from JS, the change set, the batch engine,
-//! indices and queries. Every op that writes is one transaction: committed when it
+//! indices, queries, storage pages and their compression. Every op that writes is one transaction: committed when it
 //! succeeds, rolled back when it fails; a batch is one transaction over its chunks.
 
 use crate::lua::lua_State;
 use crate::runtime::{Instance, Status};
 use crate::store::query::{self, Cond, Field, Op, Plan, Query};
 use crate::store::wire::{put_key, put_str, put_u32, put_value, Reader};
+use crate::codec::Level;
+use crate::store::pages::Compression;
 use crate::store::{ChangeKind, Key, Store, StoreError, Value};
 use crate::wire::{TAG_ARRAY, TAG_FALSE, TAG_INT, TAG_MAP, TAG_NIL, TAG_TRUE};
 use alloc::vec::Vec;
@@ -25,6 +27,7 @@ pub const OP_QUERY: u32 = 19;
 pub const OP_INDEXES: u32 = 20;
 pub const OP_TAKE_PAGES: u32 = 21;
 pub const OP_LOAD_PAGES: u32 = 22;
+pub const OP_SET_COMPRESSION: u32 = 28;
 
 /// BATCH flags.
 pub const BATCH_ATOMIC: u8 = 1;
@@ -75,7 +78,7 @@ pub fn abandon_batch(inst: &mut Instance) {
     }
 }
 
-/// Runs one of ops 9–20.
+/// Runs one of ops 9–22 and 28.
 pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8>) -> Status {
     reply.clear();
     let sp = inst.store.savepoint();
@@ -104,6 +107,7 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
             return Status::Ok;
         }
         OP_LOAD_PAGES => load_pages(&mut inst.store, request, reply),
+        OP_SET_COMPRESSION => set_compression(&mut inst.store, request, reply),
         _ => write_op(&mut inst.store, op, request, reply),
     };
     if result.is_ok() && (op == OP_STORE_SET || op == OP_STORE_DELETE) {
@@ -376,6 +380,19 @@ fn load_pages(store: &mut Store, request: &[u8], reply: &mut Vec<u8>) -> Result<
     }
     end(&r)?;
     store.load_pages(&pages)?;
+    put_u32(reply, 0);
+    Ok(())
+}
+
+/// SET_COMPRESSION: `u8 level` (0 off, 1 fast, 2 default, 3 best), `u32 threshold`: how
+/// the pages written from now on store long values.
+fn set_compression(store: &mut Store, request: &[u8], reply: &mut Vec<u8>) -> Result<(), StoreError> {
+    let mut r = Reader::new(request);
+    let level = [None, Some(Level::Fast), Some(Level::Default), Some(Level::Best)];
+    let level = *level.get(r.u8()? as usize).ok_or(StoreError::Bad("unknown compression level"))?;
+    let threshold = r.u32()?;
+    end(&r)?;
+    store.compression = Compression { level, threshold };
     put_u32(reply, 0);
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! Storage pages (core/store/pages.rs): random sequences of writes, deletes, index changes,
 //! rollbacks and commits, with the changed pages written after every commit into a model
 //! "disk"; loading the disk into a fresh store must give the same tables, values and
-//! indices. Also: a batch of new records touches few pages; damaged pages are refused
-//! (never a panic, and the store stays usable); and, through the protocol, a closure with
-//! upvalues and an index survive a save in one instance and a load in another.
+//! indices, whatever the compression setting of each write. Also: a batch of new records
+//! touches few pages; damaged pages are refused (never a panic, and the store stays
+//! usable); and, through the protocol, a closure with upvalues and an index survive a save
+//! in one instance and a load in another. Compression settings: store_compression.rs.
 #![cfg(feature = "persistence")]
 
 use cu::protocol::dispatch;
@@ -12,7 +13,9 @@ use cu::store::{Key, NodeId, Store, StoreError, Value, ROOT};
 use std::collections::BTreeMap;
 
 mod common;
-use common::{take_pages_request, Rng};
+use common::{adler32, encoding, take_pages_request, Rng};
+use cu::codec::Level;
+use cu::store::pages::Compression;
 
 /// A canonical text of a table and everything below it (entries in key order).
 fn dump(s: &Store, node: NodeId) -> String {
@@ -78,6 +81,7 @@ fn rand_value(s: &mut Store, rng: &mut Rng, depth: u32) -> Value {
         3 => Value::Key(Key::Bool(rng.below(2) == 1)),
         4 if rng.below(4) == 0 => Value::Key(Key::str(format!("{} long and repetitive ", rng.below(9)).repeat(100 + rng.index(200)).as_bytes())),
         4 => Value::Key(Key::str(&vec![b'x'; rng.index(40)])),
+        5 if rng.below(3) == 0 => s.blob(encoding(format!("{} a compressible body ", rng.below(9)).repeat(rng.index(100)).as_bytes()).into(), rng.below(2) == 1),
         5 => s.blob(vec![rng.below(256) as u8; rng.index(20)].into(), rng.below(2) == 1),
         _ => {
             let n = s.new_node();
@@ -130,6 +134,9 @@ fn loading_the_written_pages_gives_the_same_store() {
             }
             if rng.below(3) == 0 {
                 s.commit();
+                // Pages written under any setting load the same (loading needs none).
+                let level = [None, Some(Level::Fast), Some(Level::Default), Some(Level::Best)][rng.index(4)];
+                s.compression = Compression { level, threshold: [0, 100, 1024][rng.index(3)] };
                 write(&mut disk, s.take_pages());
                 let loaded = load(&disk).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e:?}"));
                 loaded.check_invariants().unwrap();
@@ -193,9 +200,13 @@ fn damaged_pages_are_refused() {
     let t = s.new_node();
     s.fill(t, Key::str(b"version"), Value::Key(Key::Int(3)));
     s.set(area, Key::str(b"users"), Some(Value::Table(t))).unwrap();
+    // A blob stored deflated: damage reaches its inflater too.
+    let f = s.blob(encoding("a function body that compresses ".repeat(100).as_bytes()).into(), true);
+    s.set(ROOT, Key::str(b"f"), Some(f)).unwrap();
     s.commit();
     let mut disk = BTreeMap::new();
     write(&mut disk, s.take_pages());
+    assert!(!disk.values().any(|p| p.windows(20).any(|w| w == b"a function body that")), "the blob is deflated");
     assert_eq!(dump_all(&load(&disk).unwrap()), dump_all(&s));
     let mut rng = Rng(7);
     let mut refused = 0;
@@ -236,15 +247,6 @@ fn damaged_pages_are_refused() {
     assert!(t.get(ROOT, &Key::str(b"x")).is_none());
     t.set(ROOT, Key::str(b"y"), Some(Value::Key(Key::Int(2)))).unwrap();
     t.check_invariants().unwrap();
-}
-
-fn adler32(data: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in data {
-        a = (a + x as u32) % 65521;
-        b = (b + a) % 65521;
-    }
-    b << 16 | a
 }
 
 fn compute(inst: &mut Instance, src: &str) -> (Status, Vec<u8>) {

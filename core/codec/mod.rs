@@ -5,7 +5,7 @@
 //!
 //! Layout, as Lua's ldump.c/lundump.c: `dump.rs` writes (`dump_*`), `undump.rs` reads
 //! (`load_*`), name for name; `cfuncs.rs` is the by-name registry of standard library
-//! values; `compress.rs` is raw DEFLATE and `checksum.rs` Adler-32; `path.rs` renders the location
+//! values; `deflate.rs` and `inflate.rs` are raw DEFLATE and `checksum.rs` Adler-32; `path.rs` renders the location
 //! of an unserializable value for the error message; `instance.rs` is the safe API over an
 //! `Instance`.
 //!
@@ -18,15 +18,20 @@
 
 mod cfuncs;
 mod checksum;
-mod compress;
+mod deflate;
 mod dump;
+mod inflate;
 mod instance;
 mod path;
+mod repack;
 mod undump;
 
 pub use instance::{decode_global, encode_global, CodecError};
 pub(crate) use checksum::adler32;
-pub(crate) use compress::{deflate, inflate};
+pub(crate) use deflate::deflate;
+pub use deflate::Level;
+pub(crate) use repack::{pack, unpack};
+pub(crate) use inflate::inflate;
 
 use crate::lua::*;
 use alloc::vec::Vec;
@@ -113,9 +118,10 @@ pub unsafe fn encode_named(l: *mut lua_State, idx: c_int, root: &[u8], opts: &En
     }
     let mut flags = 0;
     if opts.compress_threshold.is_some_and(|t| body_len > t) {
-        // No Lua call until `packed` is dropped.
+        // No Lua call until `packed` is dropped. (The fast level: `serialize` is on the
+        // caller's path; stored values follow the instance's level, core/store/pages.rs.)
         // SAFETY: the body follows the header, within `out`.
-        let packed = compress::deflate(out.get_unchecked(start + HEADER_LEN..));
+        let packed = deflate::deflate(out.get_unchecked(start + HEADER_LEN..), Level::Fast);
         if packed.len() < body_len {
             out.truncate(start + HEADER_LEN);
             out.extend_from_slice(&packed);
@@ -155,7 +161,7 @@ pub unsafe fn decode(l: *mut lua_State, bytes: &[u8]) {
     }
     // SAFETY: the buffer holds `len` initialized bytes until `free_buffer`, after the last
     // use of `body`.
-    if (*guard).ptr.is_null() || !compress::inflate(payload, core::slice::from_raw_parts_mut((*guard).ptr, len)) {
+    if (*guard).ptr.is_null() || !inflate::inflate(payload, core::slice::from_raw_parts_mut((*guard).ptr, len)) {
         free_buffer(guard);
         path::raise_decode(l, c"the compressed payload is corrupt");
     }

@@ -377,6 +377,17 @@ impl BTree {
         self.range(lo, hi).rev()
     }
 
+    /// Calls `f` with the size in bytes of each heap allocation the tree holds.
+    pub fn allocations(&self, f: &mut dyn FnMut(usize)) {
+        f(self.nodes.capacity() * core::mem::size_of::<Node>());
+        f(self.free.capacity() * 4);
+        for n in &self.nodes {
+            f(n.keys.capacity() * core::mem::size_of::<Vec<u8>>());
+            f(n.kids.capacity() * 4);
+            n.keys.iter().for_each(|k| f(k.capacity()));
+        }
+    }
+
     /// All keys, ascending.
     pub fn iter(&self) -> Range<'_> {
         self.range(Bound::Unbounded, Bound::Unbounded)

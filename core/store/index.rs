@@ -104,4 +104,19 @@ impl Index {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Calls `f` with the size in bytes of each heap allocation the index holds.
+    pub fn allocations(&self, f: &mut dyn FnMut(usize)) {
+        match &self.kind {
+            IndexKind::BTree(t) => t.allocations(f),
+            IndexKind::Hash(m) => {
+                f(m.slot_bytes());
+                for (k, list) in m.iter() {
+                    f(list.capacity() * core::mem::size_of::<Key>());
+                    k.allocations(f);
+                    list.iter().for_each(|k| k.allocations(f));
+                }
+            }
+        }
+    }
 }

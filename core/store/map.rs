@@ -120,6 +120,11 @@ impl<V> Map<V> {
         Ok(self.slots.get(start..).unwrap_or(&[]).iter().flatten().find_map(|(k, v)| Some((k, v.as_ref()?))))
     }
 
+    /// Bytes of the slot array (heap allocations of keys and values not included).
+    pub fn slot_bytes(&self) -> usize {
+        self.slots.capacity() * core::mem::size_of::<Option<(Key, Option<V>)>>()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
         self.slots.iter().flatten().filter_map(|(k, v)| Some((k, v.as_ref()?)))
     }

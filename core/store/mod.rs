@@ -18,8 +18,9 @@
 //! | map.rs | the hash table inside each node |
 //! | index.rs | B-tree and hash indices on a field of a table's records |
 //! | query.rs | conditions, plans (index or scan), ordering, paging |
+//! | pages.rs | the store as storage pages, and their compression |
+//! | stats.rs | sizes of tables in storage and of their indices, for `lua.stats()` |
 //! | wire.rs | values from requests into the store, and from the store to replies |
-//! | pages.rs | the store as storage pages, and back |
 //! | system.rs | the hidden system area, a second root beside `Memory` for Cu's own data |
 
 pub mod catalog;
@@ -31,6 +32,8 @@ pub mod query;
 pub mod schema;
 pub mod sort;
 pub mod system;
+#[cfg(feature = "persistence")]
+pub mod stats;
 pub mod value;
 pub mod violation;
 pub mod wire;
@@ -143,6 +146,13 @@ pub struct Store {
     system: Option<NodeId>,
     /// Schema rules as validation reads them (schema.rs).
     rules: schema::RuleCache,
+    /// How pages store long values (the instance's setting).
+    #[cfg(feature = "persistence")]
+    pub compression: pages::Compression,
+    /// Bytes of each node's record (by node id) as last written to or read from its page,
+    /// and uncompressed (for `stats`).
+    #[cfg(feature = "persistence")]
+    record_sizes: Vec<[u32; 2]>,
 }
 
 /// Nodes per storage page (pages.rs).
@@ -168,6 +178,10 @@ impl Store {
             dirty_bits: Vec::new(),
             system: None,
             rules: Default::default(),
+            #[cfg(feature = "persistence")]
+            compression: pages::Compression::DEFAULT,
+            #[cfg(feature = "persistence")]
+            record_sizes: Vec::new(),
         };
         s.new_node();
         s

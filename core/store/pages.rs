@@ -5,6 +5,9 @@
 //! children, so adding a record to a big table rewrites only the new record's page). Every
 //! write marks its pages; `take_pages` gives the pages changed since the last call, to be
 //! written in one storage transaction; `load_pages` rebuilds the store from all of them.
+//! Long values are stored deflated as `Store::compression` says (the instance's setting,
+//! not persisted: a page says itself what is deflated, so pages load under any setting);
+//! blobs are plain in memory and deflated on the way to a page (codec::pack).
 //!
 //! Page (all integers little-endian):
 //!
@@ -21,9 +24,10 @@
 //! root of the system area, version 2 only), the key in the parent (a wire key: tags 1–5
 //! of docs/ARCHITECTURE.md "Wire values"; nil for both roots), `u32` entry count, entries
 //! (a wire key, then a value: a wire scalar, tags 1–5, floats as stored, NaN included; or a
-//! blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes; or a string value
-//! over 1 KiB whose DEFLATE is smaller: tag 11, `u32` length, `u32` compressed length, raw
-//! DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2
+//! blob: tag 10, `u8` 1 for a function else 0, `u32` length, codec bytes, deflated (the
+//! codec header's flag) when its body is over the threshold and that is smaller; or a string
+//! value over the threshold whose DEFLATE makes the record smaller: tag 11, `u32` length,
+//! `u32` compressed length, raw DEFLATE bytes), `u8` index count, indices (field as a wire key, `u8` kind 1 B-tree / 2
 //! hash, `u8` 1 if unique). Child tables are not entries: each child's record points to its
 //! parent.
 //!
@@ -31,7 +35,8 @@
 //! page changed, so the next save writes the whole store as version 2 (the upgrade).
 
 use super::wire::{put_key, put_u32, Reader};
-use super::{sort, Key, Node, NodeId, Store, StoreError, Value, MAX_DEPTH, PAGE_NODES, ROOT};
+use super::{sort, Blob, Key, Node, NodeId, Store, StoreError, Value, MAX_DEPTH, PAGE_NODES, ROOT};
+use crate::codec::{self, Level};
 use crate::wire::{TAG_FLOAT, TAG_NIL};
 use alloc::vec::Vec;
 
@@ -40,12 +45,26 @@ pub const VERSION: u8 = 2;
 const HEADER: usize = 16;
 const TAG_BLOB: u8 = 10;
 const TAG_DEFLATED: u8 = 11;
-/// Strings longer than this are stored deflated when that is smaller.
-const COMPRESS_OVER: usize = 1024;
 const NO_PARENT: u64 = u64::MAX;
 /// The parent pid of the system area's root (system.rs).
 const SYSTEM_PARENT: u64 = u64::MAX - 1;
 const CORRUPT: StoreError = StoreError::Corrupt;
+
+/// How pages store long values: the instance's `compression` option (README).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+pub struct Compression {
+    /// None: every value raw.
+    pub level: Option<Level>,
+    /// Strings longer than this many bytes, and blobs whose codec body is, are deflated
+    /// when that makes their record smaller.
+    pub threshold: u32,
+}
+
+impl Compression {
+    pub const DEFAULT: Compression = Compression { level: Some(Level::Default), threshold: 1024 };
+    pub const OFF: Compression = Compression { level: None, threshold: 1024 };
+}
 
 /// A node's record as read from a page.
 struct Record {
@@ -54,6 +73,8 @@ struct Record {
     key: Option<Key>,
     entries: Vec<(Key, Value)>,
     indices: Vec<(Key, bool, bool)>,
+    /// Bytes of the record in its page, and uncompressed.
+    size: [usize; 2],
 }
 
 impl Store {
@@ -61,65 +82,53 @@ impl Store {
     /// when no node lives there any more). Call it between transactions.
     pub fn take_pages(&mut self) -> Vec<(u64, Option<Vec<u8>>)> {
         let dirty = self.take_dirty();
+        let mut sizes = Vec::new();
         let ord = sort::order(dirty.len(), usize::MAX, &|a, b| dirty[a].cmp(&dirty[b]));
-        ord.iter().map(|&i| (dirty[i as usize], self.encode_page(dirty[i as usize]))).collect()
+        let pages = ord.iter().map(|&i| (dirty[i as usize], self.encode_page(dirty[i as usize], &mut sizes))).collect();
+        for (id, size) in sizes {
+            self.note_sizes(id, size);
+        }
+        pages
+    }
+
+    /// Remembers the bytes of `id`'s record as last written to (or read from) its page, and
+    /// uncompressed.
+    fn note_sizes(&mut self, id: NodeId, size: [usize; 2]) {
+        let i = id as usize;
+        if self.record_sizes.len() <= i {
+            self.record_sizes.resize(i + 1, [0; 2]);
+        }
+        self.record_sizes[i] = size.map(|n| n as u32);
+    }
+
+    /// The bytes of `id`'s record in its page as last written or read, and uncompressed
+    /// (zeros before that).
+    pub(super) fn record_sizes(&self, id: NodeId) -> [usize; 2] {
+        self.record_sizes.get(id as usize).map_or([0; 2], |s| s.map(|n| n as usize))
     }
 
     /// The nodes of `page` that are in the tree, in pid order.
-    fn page_members(&self, page: u64) -> Vec<&Node> {
+    fn page_members(&self, page: u64) -> Vec<(NodeId, &Node)> {
         let ids = self.page_nodes.get(page as usize).map_or(&[][..], |v| &v[..]);
-        let mut nodes: Vec<&Node> = ids.iter().filter(|&&id| self.resolve(self.handle(id)).is_some()).filter_map(|&id| self.node(id)).collect();
-        let ord = sort::order(nodes.len(), usize::MAX, &|a, b| nodes[a].pid.cmp(&nodes[b].pid));
+        let mut nodes: Vec<(NodeId, &Node)> = ids.iter().filter(|&&id| self.resolve(self.handle(id)).is_some()).filter_map(|&id| Some((id, self.node(id)?))).collect();
+        let ord = sort::order(nodes.len(), usize::MAX, &|a, b| nodes[a].1.pid.cmp(&nodes[b].1.pid));
         let sorted = ord.iter().map(|&i| nodes[i as usize]).collect();
         nodes.clear();
         sorted
     }
 
-    fn encode_page(&self, page: u64) -> Option<Vec<u8>> {
+    /// The page's bytes; the sizes of each record (written, uncompressed) go to `sizes`.
+    fn encode_page(&self, page: u64, sizes: &mut Vec<(NodeId, [usize; 2])>) -> Option<Vec<u8>> {
         let nodes = self.page_members(page);
         if nodes.is_empty() {
             return None;
         }
         let mut body = Vec::new();
         put_u32(&mut body, nodes.len() as u32);
-        for n in nodes {
-            body.extend_from_slice(&n.pid.to_le_bytes());
-            match &n.parent {
-                Some((p, k)) => {
-                    body.extend_from_slice(&self.node(*p).map_or(NO_PARENT, |p| p.pid).to_le_bytes());
-                    put_key(&mut body, k);
-                }
-                None => {
-                    let parent = if n.pid == 0 { NO_PARENT } else { SYSTEM_PARENT };
-                    body.extend_from_slice(&parent.to_le_bytes());
-                    body.push(TAG_NIL);
-                }
-            }
+        for (id, n) in nodes {
             let at = body.len();
-            put_u32(&mut body, 0);
-            let mut count = 0u32;
-            for (k, v) in n.map.iter() {
-                match v {
-                    Value::Table(_) => continue,
-                    Value::Key(s) => {
-                        put_key(&mut body, k);
-                        put_scalar(&mut body, s);
-                    }
-                    Value::Blob(b) => {
-                        put_key(&mut body, k);
-                        body.extend_from_slice(&[TAG_BLOB, b.func as u8]);
-                        put_u32(&mut body, b.bytes.len() as u32);
-                        body.extend_from_slice(&b.bytes);
-                    }
-                }
-                count += 1;
-            }
-            body[at..at + 4].copy_from_slice(&count.to_le_bytes());
-            body.push(n.indices.len() as u8);
-            for ix in &n.indices {
-                put_key(&mut body, &ix.field);
-                body.extend_from_slice(&[1 + ix.is_hash() as u8, ix.unique as u8]);
-            }
+            let saved = self.put_record(&mut body, n, self.compression);
+            sizes.push((id, [body.len() - at, body.len() - at + saved]));
         }
         let mut out = Vec::with_capacity(HEADER + body.len());
         out.extend_from_slice(&MAGIC);
@@ -128,6 +137,47 @@ impl Store {
         put_u32(&mut out, body.len() as u32);
         out.extend_from_slice(&body);
         Some(out)
+    }
+
+    /// Appends the record of node `n` as `c` says; returns the bytes compression saved.
+    pub(super) fn put_record(&self, body: &mut Vec<u8>, n: &Node, c: Compression) -> usize {
+        body.extend_from_slice(&n.pid.to_le_bytes());
+        match &n.parent {
+            Some((p, k)) => {
+                body.extend_from_slice(&self.node(*p).map_or(NO_PARENT, |p| p.pid).to_le_bytes());
+                put_key(body, k);
+            }
+            None => {
+                let parent = if n.pid == 0 { NO_PARENT } else { SYSTEM_PARENT };
+                body.extend_from_slice(&parent.to_le_bytes());
+                body.push(TAG_NIL);
+            }
+        }
+        let at = body.len();
+        put_u32(body, 0);
+        let mut count = 0u32;
+        let mut saved = 0;
+        for (k, v) in n.map.iter() {
+            match v {
+                Value::Table(_) => continue,
+                Value::Key(s) => {
+                    put_key(body, k);
+                    saved += put_scalar(body, s, c);
+                }
+                Value::Blob(b) => {
+                    put_key(body, k);
+                    saved += put_blob(body, b, c);
+                }
+            }
+            count += 1;
+        }
+        body[at..at + 4].copy_from_slice(&count.to_le_bytes());
+        body.push(n.indices.len() as u8);
+        for ix in &n.indices {
+            put_key(body, &ix.field);
+            body.extend_from_slice(&[1 + ix.is_hash() as u8, ix.unique as u8]);
+        }
+        saved
     }
 
     /// Replaces the whole store with the one the pages describe (all of them, as written by
@@ -242,6 +292,7 @@ impl Store {
             }
             indices.extend(r.indices.into_iter().map(|ix| (ids[i], ix)));
             self.next_pid = self.next_pid.max(r.pid + 1);
+            self.note_sizes(ids[i], r.size);
         }
         for (id, (field, hash, unique)) in indices {
             self.create_index(id, field, hash, unique).map_err(|_| CORRUPT)?;
@@ -251,18 +302,32 @@ impl Store {
 }
 
 /// A stored scalar: as a wire key, or, for a long string that compresses, deflated.
-fn put_scalar(out: &mut Vec<u8>, s: &Key) {
-    if let Some(b) = s.bytes().filter(|b| b.len() > COMPRESS_OVER) {
-        let packed = crate::codec::deflate(b);
-        if packed.len() < b.len() {
+/// Returns the bytes saved.
+fn put_scalar(out: &mut Vec<u8>, s: &Key, c: Compression) -> usize {
+    if let (Some(b), Some(level)) = (s.bytes().filter(|b| b.len() > c.threshold as usize), c.level) {
+        let packed = codec::deflate(b, level);
+        // (Its record is 4 bytes longer than the plain string's: the second length.)
+        if packed.len() + 4 < b.len() {
             out.push(TAG_DEFLATED);
             put_u32(out, b.len() as u32);
             put_u32(out, packed.len() as u32);
             out.extend_from_slice(&packed);
-            return;
+            return b.len() - packed.len() - 4;
         }
     }
     put_key(out, s);
+    0
+}
+
+/// A stored blob: its codec bytes, deflated when they are long enough and that is smaller.
+/// Returns the bytes saved.
+fn put_blob(out: &mut Vec<u8>, b: &Blob, c: Compression) -> usize {
+    let packed = c.level.and_then(|level| codec::pack(&b.bytes, level, c.threshold as usize));
+    let bytes = packed.as_deref().unwrap_or(&b.bytes);
+    out.extend_from_slice(&[TAG_BLOB, b.func as u8]);
+    put_u32(out, bytes.len() as u32);
+    out.extend_from_slice(bytes);
+    b.bytes.len() - bytes.len()
 }
 
 /// Reads one page's records into `out` (blobs become values of `store`); returns the
@@ -277,6 +342,7 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
     let mut r = Reader::new(body);
     let bad = |_| CORRUPT;
     for _ in 0..r.u32().map_err(bad)? {
+        let start = r.pos;
         let pid = r.u64().map_err(bad)?;
         let parent = r.u64().map_err(bad)?;
         if pid / PAGE_NODES != page || out.last().is_some_and(|l: &Record| l.pid >= pid) {
@@ -288,7 +354,8 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
         } else {
             Some(r.key().map_err(bad)?)
         };
-        let mut rec = Record { pid, parent, key, entries: Vec::new(), indices: Vec::new() };
+        let mut rec = Record { pid, parent, key, entries: Vec::new(), indices: Vec::new(), size: [0; 2] };
+        let mut saved = 0;
         for _ in 0..r.u32().map_err(bad)? {
             let k = r.key().map_err(bad)?;
             let v = match r.bytes.get(r.pos) {
@@ -306,17 +373,25 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
                     if n > packed.len().saturating_mul(1032) {
                         return Err(CORRUPT);
                     }
-                    let mut raw = alloc::vec![0; n];
-                    if !crate::codec::inflate(packed, &mut raw) {
+                    let mut raw = Vec::new();
+                    raw.try_reserve_exact(n).map_err(|_| CORRUPT)?;
+                    raw.resize(n, 0);
+                    if !codec::inflate(packed, &mut raw) {
                         return Err(CORRUPT);
                     }
+                    // (Plain, the string would be a wire string: 4 bytes fewer than this.)
+                    saved += (n + 5).saturating_sub(m + 9);
                     Value::Key(Key::str(&raw))
                 }
                 Some(&TAG_BLOB) => {
                     r.pos += 1;
                     let func = r.u8().map_err(bad)? == 1;
                     let n = r.u32().map_err(bad)? as usize;
-                    store.blob(r.take(n).map_err(bad)?.into(), func)
+                    let bytes = r.take(n).map_err(bad)?;
+                    // Blobs are plain in memory.
+                    let plain = codec::unpack(bytes).map_or_else(|| bytes.into(), Vec::into_boxed_slice);
+                    saved += plain.len() - n;
+                    store.blob(plain, func)
                 }
                 _ => Value::Key(r.key().map_err(bad)?),
             };
@@ -331,6 +406,7 @@ fn read_page(page: u64, bytes: &[u8], store: &mut Store, out: &mut Vec<Record>) 
             }
             rec.indices.push((field, kind == 2, unique == 1));
         }
+        rec.size = [r.pos - start, r.pos - start + saved];
         out.push(rec);
     }
     if !r.done() {

@@ -105,6 +105,13 @@ impl Key {
         }
     }
 
+    /// Calls `f` with the size of the key's heap allocation, if it has one.
+    pub fn allocations(&self, f: &mut dyn FnMut(usize)) {
+        if let Key::Str(s) = self {
+            f(s.len());
+        }
+    }
+
     pub fn as_key_value(&self) -> KeyValue<'_> {
         match self {
             Key::Bool(false) => KeyValue::False,

@@ -180,7 +180,8 @@ test('stats and gc', async () => {
   await lua.compute('junk = {} for i = 1, 2000 do junk[i] = {i} end');
   const s1 = await lua.stats();
   for (const k of ['heapUsed', 'heapSize', 'heapPeak', 'lastInstructions', 'moduleHeapUsed']) assert.equal(typeof s1[k], 'number', k);
-  assert.deepEqual(Object.keys(s1).sort(), ['heapPeak', 'heapSize', 'heapUsed', 'lastInstructions', 'moduleHeapUsed']);
+  // The five fields of Cu's first releases first, then the report of issue 6 (stats.test.mjs).
+  assert.deepEqual(Object.keys(s1).slice(0, 5), ['heapUsed', 'heapSize', 'heapPeak', 'lastInstructions', 'moduleHeapUsed']);
   // The module's heap holds the Lua arena, and external tables grow it.
   assert.ok(s1.moduleHeapUsed > s1.heapSize, `${s1.moduleHeapUsed}`);
   await lua.compute("local u = ext.table('u') for i = 1, 1000 do u[i] = { n = i } end");

@@ -49,6 +49,19 @@ export async function newLuaWithExports(options = {}) {
   return { lua, exports: raw };
 }
 
+/**
+ * A storage adapter (README, Storage) in memory, starting with a copy of `records`: its
+ * `records` are the stored page records ("p<n>") for tests and benchmarks to read.
+ */
+export function storeWith(records = new Map()) {
+  const store = { records: new Map(records), async close() {} };
+  store.commit = async (puts, deletes) => {
+    for (const [k, v] of puts) store.records.set(k, v);
+    for (const k of deletes) store.records.delete(k);
+  };
+  return store;
+}
+
 /** Asserts that `promise` rejects with a CuError of `code`; returns the error. */
 export async function rejectsWith(promise, code) {
   try {

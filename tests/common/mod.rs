@@ -83,3 +83,38 @@ impl Rng {
         xs[self.index(xs.len())]
     }
 }
+
+/// Adler-32 (RFC 1950), written out plainly: what page and codec checksums must be.
+pub fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + x as u32) % 65521;
+        b = (b + a) % 65521;
+    }
+    b << 16 | a
+}
+
+/// A plain codec encoding of `body` (header as docs/FORMAT.md, checksum included; the body
+/// is not decoded by the tests that use it): what the store keeps as a blob.
+pub fn encoding(body: &[u8]) -> Vec<u8> {
+    let mut e = vec![0x1b, b'C', b'u', b'V', 1, 0, 0x54, 0];
+    e.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    let sum = adler32(&[&e[..], body].concat());
+    e.extend_from_slice(&sum.to_le_bytes());
+    e.extend_from_slice(body);
+    e
+}
+
+/// Runs `op` with `request` on `inst`: the status and the reply.
+pub fn call(inst: &mut cu::runtime::Instance, op: u32, request: &[u8]) -> (cu::runtime::Status, Vec<u8>) {
+    let mut reply = Vec::new();
+    let s = cu::protocol::dispatch(inst, op, request, &mut reply);
+    (s, reply)
+}
+
+/// Runs Lua code (a COMPUTE request named `=t`), which must succeed.
+pub fn lua_ok(inst: &mut cu::runtime::Instance, src: &str) {
+    let req = [&[0u8, 2, 0][..], b"=t", src.as_bytes()].concat();
+    let (s, r) = call(inst, 1, &req);
+    assert_eq!(s, cu::runtime::Status::Ok, "{src}: {}", String::from_utf8_lossy(&r));
+}
