@@ -29,6 +29,7 @@ const SUGGESTIONS = {
   STORAGE_QUOTA: 'The storage is full: delete data or ask the browser for more space.',
   STORAGE_UNAVAILABLE: 'Close what holds the storage, or use storage \'memory\'.',
   BATCH_FAILED: 'See failures.',
+  UNSUPPORTED_ENGINE: 'Use Chrome 95, Firefox 100, Safari 15.2 or later (WebAssembly exception handling).',
 };
 const CODES = Object.keys(SUGGESTIONS);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -256,12 +257,27 @@ function pagesRequest(records) {
   return out;
 }
 
+// Legacy wasm exception handling, as cu.wasm uses it: `try catch <tag> end`.
+const supported = () => typeof WebAssembly == 'object' && WebAssembly.validate(new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 13, 3, 1, 0, 0, 10, 9, 1, 7, 0, 6, 64, 7, 0, 11, 11]));
+// IndexedDB, or null (absent or refused: opaque origins throw).
+const idb = () => {
+  try {
+    return typeof indexedDB == 'object' && indexedDB;
+  } catch {
+    return null;
+  }
+};
+const isNode = () => typeof process == 'object' && !!process.versions?.node;
+// QuotaExceededError as engines and Node give it.
+const quota = (e) => /QUOTA/i.test(e?.name) || [22, 1014, 'ENOSPC'].includes(e?.code);
+
 // Compiles the module, once per URL.
 function load(wasm) {
   if (wasm instanceof WebAssembly.Module) return wasm;
   if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return WebAssembly.compile(wasm);
   if (typeof wasm != 'string' && !(wasm instanceof URL)) throw bad('bad wasm (URL, string, bytes or WebAssembly.Module)');
-  const node = typeof process == 'object' && !!process.versions?.node;
+  const node = isNode();
   let url = null;
   try { url = new URL(wasm); } catch { if (!node) url = new URL(wasm, location.href); }
   const key = String(url || wasm);
@@ -340,19 +356,25 @@ export class CuWASM {
   #durability;
   #seen; // the storage version this instance holds (versioned adapters)
 
-  // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage (README).
+  // Warnings of init (CuError objects), e.g. storage 'auto' fell back to memory.
+  warnings = [];
+
+  // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage, onWarning (README).
   static async init(options = {}) {
     if (!isObject(options)) throw bad('options must be an object');
     const {
       heapSize = 524288, instructionLimit = 1e9, onPrint = (text) => console.log(text),
       wasm = new URL('./dist/cu.wasm', import.meta.url), name, durability = 'strict',
-      // IndexedDB in browsers, a file in the working directory in Node.
-      storage = typeof indexedDB == 'object' ? 'indexeddb' : typeof process == 'object' && process.versions?.node ? 'file' : 'memory',
+      storage: asked, onWarning = (w) => console.warn('Cu: ' + w.message),
     } = options;
     if (!(Number.isInteger(heapSize) && heapSize > 0 && heapSize < 2 ** 32)) throw bad('bad heapSize');
     if (!(instructionLimit >= 0) || typeof instructionLimit != 'number') throw bad('bad instructionLimit');
     if (typeof onPrint != 'function') throw bad('bad onPrint');
     const packing = options.compression == null ? null : compression(options.compression);
+    if (typeof onWarning != 'function') throw bad('bad onWarning');
+    if (!supported()) throw new CuError('UNSUPPORTED_ENGINE', 'this engine has no WebAssembly exception handling (try/catch), which cu.wasm needs');
+    // Default: a file in Node, else IndexedDB; 'auto': the same, or memory and a warning.
+    const auto = asked === 'auto', storage = asked === undefined || auto ? (isNode() ? 'file' : 'indexeddb') : asked;
     // The module compiles while the storage opens.
     const failed = (e) => {
       throw e instanceof CuError ? e : bad(`cannot load ${wasm}: ${e.message}`);
@@ -364,19 +386,29 @@ export class CuWASM {
       failed(e);
     }
     compiling.catch(() => {});
+    const open = async (storage) => {
+      if (storage === 'memory') return name == null ? memoryStore() : shared('m:' + name, () => memoryStore(String(name)));
+      if (storage === 'file') {
+        const m = './file-store.js', dir = process.cwd(); // a variable, so bundlers leave it alone
+        return shared('f:' + dir + '\0' + (name ?? 'cu'), async () => (await import(/* @vite-ignore */ m)).fileStore(dir, String(name ?? 'cu')));
+      }
+      if (storage === 'indexeddb') {
+        if (!idb()) throw Error('no IndexedDB here');
+        const m = new URL('./idb.js', import.meta.url).href;
+        return (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
+      }
+      if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) return storage;
+    };
+    const warnings = [];
     let store, module;
     try {
-      if (storage === 'memory') store = name == null ? memoryStore() : await shared('m:' + name, () => memoryStore(String(name)));
-      else if (storage === 'file') {
-        const m = './file-store.js', dir = process.cwd(); // a variable, so bundlers leave it alone
-        store = await shared('f:' + dir + '\0' + (name ?? 'cu'), async () => (await import(/* @vite-ignore */ m)).fileStore(dir, String(name ?? 'cu')));
-      } else if (storage === 'indexeddb') {
-        if (typeof indexedDB != 'object') throw Error('no IndexedDB here');
-        const m = new URL('./idb.js', import.meta.url).href;
-        store = await (await import(/* @vite-ignore */ m)).indexedDBStore(String(name ?? 'cu'), { durability });
-      } else if (isObject(storage) && typeof storage.commit == 'function' && storage.records instanceof Map) store = storage;
+      store = await open(storage);
     } catch (e) {
-      throw new CuError('STORAGE_UNAVAILABLE', `storage ${typeof storage == 'string' ? storage : 'adapter'}: ${e?.message || e}`);
+      const error = new CuError('STORAGE_UNAVAILABLE', `storage ${typeof storage == 'string' ? storage : 'adapter'}: ${e?.message || e}`);
+      if (!auto) throw error;
+      error.message += '; using memory: nothing is saved';
+      warnings.push(error);
+      store = await open('memory');
     }
     if (!store) throw bad('unknown storage: ' + storage);
     try {
@@ -414,6 +446,7 @@ export class CuWASM {
     try {
       if (packing) lua.#call(28, packing);
       if (store.records.size) lua.#call(22, pagesRequest(store.records));
+      for (const w of warnings) lua.warnings.push(w), onWarning(w);
     } catch (e) {
       await lua.close(); // the storage is closed too (a file store's lock released)
       throw e;
@@ -732,7 +765,7 @@ export class CuWASM {
     } catch (e) {
       this.#call(22, pagesRequest(this.#store.records));
       this.#call(21);
-      throw new CuError(e?.name == 'QuotaExceededError' || e?.code == 'ENOSPC' ? 'STORAGE_QUOTA' : 'STORAGE_FAILED', 'storage: ' + (e?.message || e));
+      throw new CuError(quota(e) ? 'STORAGE_QUOTA' : 'STORAGE_FAILED', 'storage: ' + (e?.message || e?.name || e));
     }
   }
 

@@ -3,6 +3,7 @@
 // resolved on 'complete'; pages are stored 16 to a value (a put costs the same whatever its
 // size). Tabs: every commit bumps 'version'; calls run under a Web Lock, kept until another
 // instance asks (BroadcastChannel) or 0.5 s idle, so while kept `version()` needs no read.
+// An open still pending after `timeout` ms (blocked) fails.
 const S = 'pages';
 const page = (k) => /^p(0|[1-9]\d*)$/.test(k) && BigInt(k.slice(1)) / 16n;
 const bundle = (k, n = page(k)) => 'b:' + (n === false ? k : n);
@@ -14,8 +15,11 @@ const check = (d) => {
   return d;
 };
 
-/** @param {string} name @param {{durability?: 'strict' | 'relaxed'}} [options] */
-export async function indexedDBStore(name, { durability = 'strict' } = {}) {
+// Engines without the durability hint get none (feature detection).
+const hints = 'durability' in (globalThis.IDBTransaction?.prototype || {});
+
+/** @param {string} name @param {{durability?: 'strict' | 'relaxed', timeout?: number}} [options] */
+export async function indexedDBStore(name, { durability = 'strict', timeout = 1e4 } = {}) {
   check(durability);
   let db, queue = Promise.resolve(), closed;
   // held: releases the lock we keep; fresh: kept since `seen` was read or written.
@@ -37,7 +41,10 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
     if (!db) {
       const r = indexedDB.open('cu:' + name, 1);
       r.onupgradeneeded = () => r.result.createObjectStore(S);
-      const d = await req(r);
+      const d = await new Promise((ok, no) => {
+        const late = setTimeout(() => ((r.onsuccess = () => r.result.close()), no(new DOMException('idb: blocked', 'TimeoutError'))), timeout);
+        req(r).then(ok, no).finally(() => clearTimeout(late));
+      });
       d.onclose = d.onversionchange = () => (d.close(), db == d && (db = null), (fresh = false));
       db = d;
     }
@@ -61,7 +68,7 @@ export async function indexedDBStore(name, { durability = 'strict' } = {}) {
   await load();
 
   const run = async (puts, deletes, options) => {
-    const tx = async () => (await use()).transaction(S, 'readwrite', options);
+    const tx = async () => (await use()).transaction(S, 'readwrite', hints ? options : undefined);
     let t;
     try {
       t = await tx();
