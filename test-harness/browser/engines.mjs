@@ -111,12 +111,41 @@ const freePort = () =>
     s.on('error', no);
   });
 
+// WebKitGTK keeps its site data under XDG_DATA_HOME (outside automation mode).
+const webkitEnv = (profile) => ({ ...process.env, HOME: profile, XDG_DATA_HOME: profile, XDG_CACHE_HOME: profile, XDG_CONFIG_HOME: profile });
+
+/**
+ * A browser showing `url` on `profile`, with no access to the page (it reports by itself);
+ * resolves to `{ close() }`. WebKitGTK's MiniBrowser runs without automation mode (and so
+ * without a driver), the only way it keeps site data from one start to the next; Chromium
+ * and Firefox go through open().
+ */
+export async function visit(engine, url, { profile, prefs } = {}) {
+  if (engine != 'webkit') {
+    const b = await open(engine, { profile, prefs });
+    await b.goto(url);
+    return { close: () => b.close() };
+  }
+  const proc = spawn('xvfb-run', ['-a', MINIBROWSER, url], { stdio: 'ignore', detached: true, env: webkitEnv(profile) });
+  const exited = new Promise((r) => proc.once('exit', r));
+  const signal = (s) => {
+    try { process.kill(-proc.pid, s); } catch {}
+  };
+  return {
+    close: async () => {
+      signal('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+      signal('SIGKILL');
+    },
+  };
+}
+
 // WebKitGTK has no headless mode: WebKitWebDriver (and the MiniBrowser it starts) run under
 // xvfb-run, in a process group of their own, ended whole at close.
 async function openWebKit(profile, prefs, timeout) {
   const port = await freePort();
   const proc = spawn('xvfb-run', ['-a', WEBKIT_DRIVER, `--port=${port}`, '--host=127.0.0.1'], {
-    stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, HOME: profile, XDG_DATA_HOME: profile, XDG_CACHE_HOME: profile },
+    stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: webkitEnv(profile),
   });
   let err = '';
   proc.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
