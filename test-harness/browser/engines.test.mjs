@@ -99,7 +99,7 @@ for (const engine of ENGINES) {
         cdp = await b.raw.context().newCDPSession(b.raw);
         await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(url).origin, quotaSize: 3 << 20 });
       } else if (engine == 'webkit') {
-        return t.skip('no way to lower WebKitGTK\'s quota from WebDriver (the error shapes: test-harness/node/engine-support.test.mjs)');
+        return t.skip('no way to lower WebKitGTK\'s quota from WebDriver (the error shapes: test-harness/node/storage.test.mjs)');
       }
       const r = await cu(b, `
         const lua = await CuWASM.init({ storage: 'indexeddb', name: 'full', heapSize: 4 << 20 });

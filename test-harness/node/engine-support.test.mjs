@@ -1,8 +1,8 @@
 // engine-support.test.mjs: what init does where the engine or its storage falls short
 // (issue 8), with the missing pieces stubbed in Node: no WebAssembly exception handling is
 // UNSUPPORTED_ENGINE; a storage that cannot be opened is STORAGE_UNAVAILABLE, or with
-// storage 'auto' a memory store and a warning (lua.warnings, onWarning); every engine's
-// QuotaExceededError shape is STORAGE_QUOTA. The real engines: test-harness/browser/engines.test.mjs.
+// storage 'auto' a memory store and a warning (lua.warnings, onWarning). Every engine's
+// QuotaExceededError shape: storage.test.mjs. The real engines: ../browser/engines.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -92,38 +92,4 @@ test("storage 'auto': the file store when it opens; held by another process, mem
     }
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test("every engine's QuotaExceededError shape is STORAGE_QUOTA; other failures STORAGE_FAILED", async () => {
-  const records = new Map();
-  let fail = null;
-  const lua = await newLua({
-    storage: {
-      records,
-      async commit(puts, deletes) {
-        if (fail) throw fail;
-        for (const [k, v] of puts) records.set(k, v);
-        for (const k of deletes) records.delete(k);
-      },
-      async close() {},
-    },
-  });
-  const shapes = {
-    'QuotaExceededError (DOMException, Chromium, Firefox, WebKit)': new DOMException('', 'QuotaExceededError'),
-    'legacy code 22': Object.assign(new Error('quota'), { code: 22 }),
-    'Firefox NS_ERROR_DOM_QUOTA_REACHED, code 1014': Object.assign(new Error('quota'), { name: 'NS_ERROR_DOM_QUOTA_REACHED', code: 1014 }),
-    'Node ENOSPC': Object.assign(new Error('no space'), { code: 'ENOSPC' }),
-  };
-  for (const [what, error] of Object.entries(shapes)) {
-    fail = error;
-    const e = await rejectsWith(lua.compute('Memory.a = (Memory.a or 0) + 1'), 'STORAGE_QUOTA').catch((e) => assert.fail(`${what}: ${e.message}`));
-    assert.match(e.message, /^storage: \S/, what); // an empty message gives the name
-  }
-  for (const error of [new DOMException('gone', 'UnknownError'), new Error('disk gone'), Object.assign(new Error('x'), { code: 5 })]) {
-    fail = error;
-    await rejectsWith(lua.compute('Memory.a = (Memory.a or 0) + 1'), 'STORAGE_FAILED');
-  }
-  fail = null;
-  assert.equal(await lua.compute('Memory.a = (Memory.a or 0) + 1 return Memory.a'), 1, 'every failed change was undone');
-  lua.close();
 });
