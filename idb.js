@@ -65,7 +65,7 @@ export async function indexedDBStore(name, { durability = 'strict', timeout = 1e
       else records.set(k, bytes(v)), single.add(k);
     });
   };
-  await load();
+  await load().catch((e) => (bc?.close(), Promise.reject(e)));
 
   const run = async (puts, deletes, options) => {
     const tx = async () => (await use()).transaction(S, 'readwrite', hints ? options : undefined);
