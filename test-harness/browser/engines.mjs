@@ -170,7 +170,11 @@ async function openWebKit(profile, prefs, timeout) {
       raw: driver,
       goto: (url) => driver.get(url),
       reload: () => driver.navigate().refresh(),
-      screenshot: async (path) => writeFileSync(path, Buffer.from(await driver.takeScreenshot(), 'base64')),
+      screenshot: async (path) => {
+        // WebKit captures what it last painted: two frames first (or 0.5 s, if none come).
+        await driver.executeAsyncScript('const d = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(d)); setTimeout(d, 500);');
+        writeFileSync(path, Buffer.from(await driver.takeScreenshot(), 'base64'));
+      },
       eval: (source, arg) => driver.executeAsyncScript(
         `const done = arguments[arguments.length - 1];
          (0, eval)(arguments[0])(arguments[1]).then(done, (e) => done(JSON.stringify({ thrown: String(e && e.stack || e) })));`,
