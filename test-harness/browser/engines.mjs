@@ -54,7 +54,11 @@ export async function open(engine, { profile, prefs = {}, timeout = 60000 } = {}
   const missing = need[0].filter((p) => !existsSync(p));
   if (missing.length) throw new Error(`${engine}: ${missing.join(', ')} missing: install it with \`apt-get install ${need[1]}\``);
   const drivers = { chromium: openChromium, firefox: openFirefox, webkit: openWebKit };
-  const d = await within(engine, 'launch', LAUNCH_MS, drivers[engine](profile, prefs, timeout)).catch(named(engine, 'launch'));
+  const launching = drivers[engine](profile, prefs, timeout);
+  const d = await within(engine, 'launch', LAUNCH_MS, launching).catch((e) => {
+    launching.then((late) => late.close(), () => {}); // a launch that ends after its time is closed
+    return named(engine, 'launch')(e);
+  });
   const step = (what, p, ms = timeout) => within(engine, what, ms, p).catch(named(engine, what));
   return {
     engine,
