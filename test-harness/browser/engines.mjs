@@ -135,11 +135,14 @@ export async function visit(engine, url, { profile, prefs } = {}) {
   const signal = (s) => {
     try { process.kill(-proc.pid, s); } catch {}
   };
+  const kill = () => signal('SIGKILL');
+  process.once('exit', kill); // its own process group outlives ours otherwise
   return {
     close: async () => {
       signal('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
-      signal('SIGKILL');
+      kill();
+      process.off('exit', kill);
     },
   };
 }
@@ -155,7 +158,9 @@ async function openWebKit(profile, prefs, timeout) {
   proc.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
   const kill = () => {
     try { process.kill(-proc.pid, 'SIGKILL'); } catch {}
+    process.off('exit', kill);
   };
+  process.once('exit', kill); // its own process group outlives ours otherwise
   try {
     const server = `http://127.0.0.1:${port}`;
     for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
