@@ -1,9 +1,10 @@
 // engines.test.mjs: the real-browser suite, written once and run in Chromium, Firefox ESR and
 // WebKitGTK (engines.mjs drives each; every test name and assertion names the engine).
-// Persistence across a reload and a browser restart (restart.html), batches,
-// indexed queries, the playground page, idb.js's engine handling (durability hints,
-// versionchange from another document, a blocked database, QuotaExceededError where the
-// quota can be lowered) and two instances sharing one database.
+// Persistence across a reload and a browser restart (restart.html), batches, indexed
+// queries, schema errors and a migration across reloads, the playground page, idb.js's
+// engine handling (durability hints, versionchange from another document, a blocked
+// database, QuotaExceededError where the quota can be lowered) and two instances sharing
+// one database.
 // Chromium-only tests (CDP: site data cleared, SIGKILL crashes, real tabs): storage.test.mjs.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -388,6 +389,54 @@ for (const engine of ENGINES) {
       is(r.warned, ['storage indexeddb: idb: blocked; using memory: nothing is saved'], 'onWarning');
       is(r.works, 1, "'auto' memory store");
       assert.ok(r.waitedSeconds >= 9 && r.waitedSeconds < 30, `${engine}: waited ${r.waitedSeconds} s (idb.js gives up after 10 s)`);
+    });
+
+    test(`${engine}: schema errors: a violation is refused; a migration survives a reload and rolls back there`, async () => {
+      const OPEN = "const lua = await CuWASM.init({ storage: 'indexeddb', name: 'schema' });";
+      const first = await cu(b, `${OPEN}
+        await lua.defineSchema('users', { type: 'table', fields: {
+          name: { type: 'string', required: true, minLength: 1 },
+          age: { type: 'integer', min: 0, max: 150 } }, additionalFields: false });
+        const bad = await lua.setValue('users', 'x', { name: '', age: 151, extra: 1 }).then(() => 'stored', (e) => [e.code, e.violations.map((v) => v.path + ' ' + v.rule)]);
+        await lua.batchTableOperations(Array.from({ length: 300 }, (_, i) => ({ type: 'set', table: 'users', key: 'u' + i, value: { name: 'user ' + i, age: i % 100 } })));
+        const progress = [];
+        const m = await lua.migrate('users', { version: 2,
+          up: 'function(record) record.fullName = record.name; record.name = nil; return record end',
+          down: 'function(record) record.name = record.fullName; record.fullName = nil; return record end',
+          schema: { type: 'table', fields: { fullName: { type: 'string', required: true }, age: { type: 'integer' } }, additionalFields: false } },
+          { chunkSize: 100, onProgress: (p) => progress.push(p.done) });
+        await lua.close();
+        return { bad, m, progress };`);
+      is(first, {
+        bad: ['SCHEMA_VIOLATION', ['users.x.age max', 'users.x.extra additionalFields', 'users.x.name minLength']],
+        m: { from: 1, version: 2, records: 300 },
+        progress: [100, 200, 300],
+      }, 'schema and migration');
+      await b.reload();
+      is(await cu(b, `${OPEN}
+        const bad = await lua.setValue('users', 'x', { name: 'old style', age: 200 }).then(() => 'stored', (e) => ({ code: e.code, rules: e.violations.map((v) => v.path + ' ' + v.rule) }));
+        const r = {
+          bad,
+          version: await lua.schemaVersion('users'),
+          u7: await lua.getValue('users', 'u7'),
+          history: (await lua.migrations('users')).map((h) => [h.version, h.from, h.records]),
+          lua: await lua.computeAll('local s, v = ext.schema("users") return s.fields.fullName.type, v'),
+        };
+        r.back = await lua.rollbackMigration('users');
+        await lua.close();
+        return r;`), {
+        bad: { code: 'SCHEMA_VIOLATION', rules: ['users.x.fullName required', 'users.x.name additionalFields'] },
+        version: 2,
+        u7: { fullName: 'user 7', age: 7 },
+        history: [[2, 1, 300]],
+        lua: ['string', 2],
+        back: { from: 2, version: 1, records: 300 },
+      }, 'after a reload');
+      await b.reload();
+      is(await cu(b, `${OPEN}
+        const r = [await lua.schemaVersion('users'), await lua.getValue('users', 'u7'), (await lua.validateTable('users')).valid];
+        await lua.close();
+        return r;`), [1, { name: 'user 7', age: 7 }, true], 'rolled back, after a reload');
     });
 
     test(`${engine}: two instances on one database (as two tabs) take turns: no increment is lost`, async () => {
