@@ -85,10 +85,10 @@ export async function indexedDBStore(name, { durability = 'strict', timeout = 1e
       const next = new Map(puts), done = new Set();
       for (const k of deletes) next.set(k, null);
       for (const k of next.keys()) {
-        const b = bundle(k), value = [];
+        const n = page(k), b = bundle(k, n), value = [];
         if (done.has(b)) continue;
         done.add(b);
-        for (const m of members(k)) {
+        for (const m of members(k, n)) {
           const v = next.has(m) ? next.get(m) : records.get(m);
           if (v) value.push(m, v);
           if (single.has(m)) o.delete(m);

@@ -86,44 +86,50 @@ test('damaged pages in storage are refused at init with BAD_DATA, and the storag
   assert.equal(closed, 1);
 });
 
-test('a storage that cannot be opened is STORAGE_UNAVAILABLE', async () => {
-  await rejectsWith(newLua({ storage: 'indexeddb' }), 'STORAGE_UNAVAILABLE'); // no IndexedDB in Node
-  // The file store of the working directory, held by another process.
+// Starts fixtures/storage-writer.mjs (1,000-record batches forever) on the file store in
+// `dir`; resolves once its first batch is saved, to { pid, kill } (kill: SIGKILL, then exit).
+async function startWriter(dir) {
   const { spawn } = await import('node:child_process');
-  const dir = mkdtempSync(join(tmpdir(), 'cu-held-'));
   const writer = new URL('./fixtures/storage-writer.mjs', import.meta.url).pathname;
   const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const cwd = process.cwd();
+  const kill = () => (child.kill('SIGKILL'), new Promise((r) => (child.exitCode !== null || child.signalCode ? r() : child.on('exit', r))));
   try {
     await new Promise((resolve, reject) => {
       child.stdout.once('data', resolve);
       child.on('exit', (code) => reject(new Error('writer exited with ' + code)));
     });
+  } catch (e) {
+    await kill();
+    throw e;
+  }
+  return { pid: child.pid, kill };
+}
+
+test('a storage that cannot be opened is STORAGE_UNAVAILABLE', async () => {
+  await rejectsWith(newLua({ storage: 'indexeddb' }), 'STORAGE_UNAVAILABLE'); // no IndexedDB in Node
+  // The file store of the working directory, held by another process.
+  const dir = mkdtempSync(join(tmpdir(), 'cu-held-'));
+  const cwd = process.cwd();
+  let writer;
+  try {
+    writer = await startWriter(dir);
     process.chdir(dir);
     const e = await rejectsWith(newLua({ storage: 'file', name: 'crash' }), 'STORAGE_UNAVAILABLE');
-    assert.match(e.message, new RegExp(`process ${child.pid}`));
+    assert.match(e.message, new RegExp(`process ${writer.pid}`));
   } finally {
     process.chdir(cwd);
-    child.kill('SIGKILL');
-    await new Promise((r) => (child.exitCode !== null || child.signalCode ? r() : child.on('exit', r)));
+    await writer?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('file store: a process killed mid-batch leaves every batch whole or absent', async () => {
-  const { spawn } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'cu-crash-'));
-  const writer = new URL('./fixtures/storage-writer.mjs', import.meta.url).pathname;
   try {
     for (let round = 0; round < 6; round++) {
-      const child = spawn(process.execPath, [writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise((resolve, reject) => {
-        child.stdout.once('data', resolve);
-        child.on('exit', (code) => reject(new Error('writer exited with ' + code)));
-      });
+      const writer = await startWriter(dir);
       await new Promise((r) => setTimeout(r, 20 + round * 37));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      await writer.kill();
       const lua = await newLua({ storage: await fileStore(dir, 'crash') });
       const values = await lua.compute("local seen = {} for k, r in pairs(Memory.users) do seen[r.v] = (seen[r.v] or 0) + 1 end local out = {} for v, n in pairs(seen) do out[#out + 1] = v .. ':' .. n end return table.concat(out, ' ')");
       // One batch value for all 1,000 records: never a mix of two batches.
