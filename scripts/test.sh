@@ -4,6 +4,8 @@
 #   2. bash scripts/build.sh (dist/cu.wasm, target/cu.names.wasm)
 #   3. node --test over test-harness/node/*.test.mjs and test-harness/browser/*.test.mjs
 #   4. node size-report/report.mjs (fails when a size budget is exceeded)
+#   5. tsc --noEmit on test-harness/types (the TypeScript declarations against a typed
+#      example, resolved as Node and as bundlers resolve the package)
 # Every step runs even when an earlier one failed, except that steps 3 and 4 need step 2.
 # Exits non-zero if any step failed.
 set -euo pipefail
@@ -42,6 +44,13 @@ node_tests() {
   node --test --test-reporter=spec "${files[@]}"
 }
 
+# glue.d.ts, idb.d.ts and file-store.d.ts checked by test-harness/types/example.ts, imported
+# as `cu-lua` (package.json "exports"), once per module resolution.
+types_check() {
+  npx --no-install tsc -p test-harness/types --noEmit &&
+    npx --no-install tsc -p test-harness/types/tsconfig.bundler.json --noEmit
+}
+
 run "cargo test --release (host)" cargo test --release --workspace --all-features
 nfailed=${#failed[@]}
 run "build (scripts/build.sh)" bash scripts/build.sh
@@ -52,6 +61,8 @@ else
   echo "the build failed: skipping the node tests and the size report" >&2
   failed+=("node --test (skipped)" "size report (skipped)")
 fi
+
+run "tsc --noEmit (TypeScript declarations)" types_check
 
 header "summary ($((SECONDS - started))s)"
 for s in "${passed[@]+"${passed[@]}"}"; do printf '  ok      %s\n' "$s"; done
