@@ -184,18 +184,18 @@ export type CompressionOption = boolean | null | CompressionLevel | CompressionS
 export interface StorageAdapter {
   /** Every record, all of them read at open and kept up to date by commit. */
   readonly records: Map<string, Uint8Array>;
-  /** Writes puts and deletes atomically; may resolve to the new storage version. */
-  commit(puts: Array<[string, Uint8Array]>, deletes: string[], options: { durability: Durability }): Promise<unknown>;
+  /** Writes puts and deletes atomically, then updates `records`; may resolve to the new storage version. */
+  commit(puts: Array<[string, Uint8Array]>, deletes: string[], options: { durability: Durability }): Promise<number | void>;
   /** Closes the storage (a lock, a file, a connection). */
-  close(): unknown;
+  close(): Promise<void> | void;
   /** Reads every record again (another tab or process may have committed). */
-  reload?(): unknown;
-  /** The storage's current version; a change makes the instance reload before its next call. */
-  version?(): Promise<unknown>;
-  /** Runs `fn` alone across every user of the storage. */
+  reload?(): Promise<void> | void;
+  /** The storage's version now; a change since the instance last saw it makes it reload before its next call. */
+  version?(): Promise<number> | number;
+  /** Runs `fn` alone across every user of the storage (tabs, workers, instances). */
   lock?<T>(fn: () => Promise<T>): Promise<T>;
   /** The version `records` are of, at open. */
-  readonly at?: unknown;
+  readonly at?: number;
 }
 
 /** Where external tables are saved: see README, "Storage". */

@@ -319,6 +319,8 @@ export async function example(): Promise<void> {
   await fs.commit([['p0', new Uint8Array(4)]], ['p1'], { durability: 'strict' });
   console.log(fs.records.size, fs.recovered?.droppedBytes, fs.logSize, fs.compactions, fs.compactionError);
   await fs.compact();
+  const asAdapter: StorageAdapter = fs; // a FileStore is an adapter as it is
+  await CuWASM.init({ storage: asAdapter });
   await fs.close();
   await fileStore.destroy('/tmp', 'cu');
   console.log(crc32(new Uint8Array([1, 2, 3]), { portable: true }));
