@@ -1,8 +1,9 @@
 // package.test.mjs: the npm package as a user gets it. `npm pack` into a temp dir, the
 // tarball installed (offline: it has no dependencies) into a scratch ES-module project, then:
 // its file list; Node importing `cu-lua` (memory and file storage); TypeScript resolving its
-// declarations; and a Vite build of a page and a module worker importing `cu-lua`, served
-// on 127.0.0.1 and run in headless Chromium, persisting through IndexedDB across a reload.
+// declarations; a Vite build of a page and a module worker importing `cu-lua`, served on
+// 127.0.0.1 and run in headless Chromium, persisting through IndexedDB across a reload; and
+// a module worker importing the installed package's glue.js unbundled.
 // Also: glue.d.ts's CuErrorCode lists exactly the codes glue.js makes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,20 +133,21 @@ test('TypeScript: a project using the installed package type-checks', async () =
   await run(process.execPath, [tsc, '-p', project]).catch((e) => assert.fail(e.stdout + e.stderr));
 });
 
-// A static server for Vite's output (the repository's serve.mjs serves only the repository).
-function serve(root) {
+// A static server of the first of `roots` that has the file (the repository's serve.mjs
+// serves only the repository).
+function serve(...roots) {
   const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    const file = join(root, path == '/' ? 'index.html' : path);
-    if (!file.startsWith(root) || !existsSync(file)) return res.writeHead(path == '/favicon.ico' ? 204 : 404).end();
+    const file = roots.map((root) => join(root, path == '/' ? 'index.html' : path)).find((f, i) => f.startsWith(roots[i]) && existsSync(f));
+    if (!file) return res.writeHead(path == '/favicon.ico' ? 204 : 404).end();
     res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
     res.end(readFileSync(file));
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
-test('Vite: a page and a module worker bundled from the package run in Chromium and persist', async () => {
+test('Chromium: a page and a module worker bundled by Vite from the package, and a worker importing the package unbundled, run and persist', async () => {
   writeFileSync(join(project, 'index.html'), '<!doctype html><meta charset="utf-8"><title>cu</title><script type="module" src="./main.js"></script>\n');
   writeFileSync(join(project, 'main.js'), `
     import { CuWASM, CuError } from 'cu-lua';
@@ -180,7 +182,23 @@ test('Vite: a page and a module worker bundled from the package run in Chromium 
   assert.equal(assets.filter((f) => /^worker-[\w-]+\.js$/.test(f)).length, 1, `the worker in ${assets}`);
   assert.ok(!assets.some((f) => /file-store/.test(f)), 'file-store.js (Node only) stays out of the bundle');
 
-  const server = await serve(outDir);
+  // Unbundled: a module worker importing the installed package's glue.js as it is.
+  mkdirSync(join(project, 'raw'));
+  writeFileSync(join(project, 'raw/worker.js'), `
+    import { CuWASM, CuError } from '/node_modules/cu-lua/glue.js';
+    const lua = await CuWASM.init({ name: 'raw' });
+    const runs = await lua.compute('Memory.runs = (Memory.runs or 0) + 1 return Memory.runs');
+    const error = await lua.compute('return +').catch((e) => e instanceof CuError && e.code);
+    await lua.close();
+    postMessage({ runs, error });
+  `);
+  const raw = () => new Promise((ok, no) => {
+    const worker = new Worker('/raw/worker.js', { type: 'module' });
+    worker.onmessage = (e) => ok(e.data);
+    worker.onerror = (e) => no(new Error('worker: ' + e.message));
+  });
+
+  const server = await serve(outDir, project);
   const url = `http://127.0.0.1:${server.address().port}/`;
   const profile = mkdtempSync(join(temp, 'chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
@@ -194,6 +212,8 @@ test('Vite: a page and a module worker bundled from the package run in Chromium 
     assert.deepEqual(await page.evaluate(() => window.result), { visits: 1, error: 'LUA_RUNTIME', fromWorker: { runs: 1, error: 'LUA_SYNTAX' } });
     await page.reload();
     assert.deepEqual(await page.evaluate(() => window.result), { visits: 2, error: 'LUA_RUNTIME', fromWorker: { runs: 2, error: 'LUA_SYNTAX' } });
+    assert.deepEqual(await page.evaluate(raw), { runs: 1, error: 'LUA_SYNTAX' });
+    assert.deepEqual(await page.evaluate(raw), { runs: 2, error: 'LUA_SYNTAX' });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
