@@ -28,6 +28,7 @@ export interface FileStore {
 /** Opens (creating it if needed) database `name` (letters, digits, `_`, `.`, `-`) in the existing directory `dir`; ELOCKED while another live process has it. */
 export function fileStore(dir: string, name: string): Promise<FileStore>;
 
+/** Helpers on fileStore. */
 export namespace fileStore {
   /** Removes the database's files; rejects ELOCKED while a live process has it open. */
   function destroy(dir: string, name: string): Promise<void>;

@@ -309,15 +309,63 @@ export interface IndexDroppedChange {
 /** One entry of the change set. */
 export type Change = ValueChange | IndexCreatedChange | IndexDroppedChange;
 
-/** A batch op: set, get, update (shallow merge; null deletes a field) or delete. */
-export type BatchOp =
-  | { type: 'set'; table: TablePath; key: LuaKey; value: LuaInput }
-  | { type: 'get'; table: TablePath; key: LuaKey }
-  | { type: 'update'; table: TablePath; key: LuaKey; value: LuaInputTable | ReadonlyMap<LuaKey, LuaInput> }
-  | { type: 'delete'; table: TablePath; key: LuaKey };
+/** What every batch op names: the table and the record's key. */
+export interface BatchOpTarget {
+  /** The table (created by set and update if missing). */
+  table: TablePath;
+  /** The record's key. */
+  key: LuaKey;
+}
+
+/** Writes a record. */
+export interface BatchSetOp extends BatchOpTarget {
+  /** The op. */
+  type: 'set';
+  /** The new value (null deletes). */
+  value: LuaInput;
+}
+
+/** Reads a record (its result's value; undefined when absent). */
+export interface BatchGetOp extends BatchOpTarget {
+  /** The op. */
+  type: 'get';
+}
+
+/** Merges fields into an existing record (NOT_FOUND when missing). */
+export interface BatchUpdateOp extends BatchOpTarget {
+  /** The op. */
+  type: 'update';
+  /** The fields to set, shallowly; a null field is deleted. */
+  value: LuaInputTable | ReadonlyMap<LuaKey, LuaInput>;
+}
+
+/** Deletes a record (its result's value: whether it existed). */
+export interface BatchDeleteOp extends BatchOpTarget {
+  /** The op. */
+  type: 'delete';
+}
+
+/** A batch op: set, get, update or delete. */
+export type BatchOp = BatchSetOp | BatchGetOp | BatchUpdateOp | BatchDeleteOp;
 
 /** An op's result: `value` is get's value, delete's "existed", undefined for set and update. */
-export type BatchResult = { ok: true; value: LuaValue | undefined } | { ok: false; error: CuError };
+export type BatchResult = BatchSuccess | BatchFailed;
+
+/** An op that ran. */
+export interface BatchSuccess {
+  /** It ran. */
+  ok: true;
+  /** get: the value; delete: whether the key existed; set and update: undefined. */
+  value: LuaValue | undefined;
+}
+
+/** An op that failed (NOT_FOUND, UNIQUE_VIOLATION, NOT_A_TABLE, SCHEMA_VIOLATION, BAD_ARGUMENT, ...). */
+export interface BatchFailed {
+  /** It failed. */
+  ok: false;
+  /** Why. */
+  error: CuError;
+}
 
 /** Progress of a long batch or migration. */
 export interface Progress {
@@ -364,14 +412,34 @@ export type QueryOperator = '=' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'betwe
 /** A value a condition compares with. */
 export type QueryScalar = boolean | number | bigint | string;
 
-type WithOperator<O extends QueryOperator> = { operator: O; op?: undefined } | { op: O; operator?: undefined };
+/** `operator` (or its alias `op`), one of them. */
+export type WithOperator<O extends QueryOperator> =
+  | {
+      /** The comparison. */
+      operator: O;
+      /** Use `operator` or `op`, not both. */
+      op?: undefined;
+    }
+  | {
+      /** The comparison (alias of `operator`). */
+      op: O;
+      /** Use `operator` or `op`, not both. */
+      operator?: undefined;
+    };
 
-/** One condition: `field operator value` (`op` works for `operator`). */
-export type QueryCondition = { field: FieldPath } & (
-  | ({ value: QueryScalar } & WithOperator<'=' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'contains' | 'startsWith'>)
-  | ({ value: readonly [QueryScalar, QueryScalar] } & WithOperator<'between'>)
-  | ({ value: readonly QueryScalar[] } & WithOperator<'in'>)
-);
+/** The part of a condition every operator has. */
+export interface QueryField {
+  /** The field compared (dots go into nested tables; a missing step is nil). */
+  field: FieldPath;
+}
+
+/** One condition: `field operator value`; `between` takes `[lo, hi]` (inclusive), `in` an array. */
+export type QueryCondition = QueryField &
+  (
+    | ({ /** The value compared with. */ value: QueryScalar } & WithOperator<'=' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'contains' | 'startsWith'>)
+    | ({ /** `[lo, hi]`, inclusive. */ value: readonly [QueryScalar, QueryScalar] } & WithOperator<'between'>)
+    | ({ /** The values, any of which matches (`[]` matches nothing). */ value: readonly QueryScalar[] } & WithOperator<'in'>)
+  );
 
 /** Continues a query after a page (from the last page's `cursor`). */
 export type QueryCursor = string | Uint8Array;
@@ -396,7 +464,17 @@ export interface QueryOptions {
   explain?: boolean;
 }
 
-type NoCondition = { field?: undefined; operator?: undefined; op?: undefined; value?: undefined };
+/** A query without a condition at its top (then every record matches `where`, or all of them). */
+export interface NoCondition {
+  /** No field at the top. */
+  field?: undefined;
+  /** No operator at the top. */
+  operator?: undefined;
+  /** No operator at the top. */
+  op?: undefined;
+  /** No value at the top. */
+  value?: undefined;
+}
 
 /** A query: an optional first condition at the top, `where`, order, paging, count or explain. */
 export type Query = QueryOptions & (QueryCondition | NoCondition);
@@ -413,9 +491,29 @@ export interface QueryRow<T = LuaValue> {
 export type QueryRows<T = LuaValue> = QueryRow<T>[] & { readonly cursor: QueryCursor | null };
 
 /** How a query ran: through an index, or a scan. */
-export type QueryPlan =
-  | { index: LuaKey; type: IndexType; examined: number; sorted: boolean }
-  | { type: 'scan'; examined: number; sorted: boolean };
+export type QueryPlan = IndexPlan | ScanPlan;
+
+/** A query answered through an index. */
+export interface IndexPlan {
+  /** The indexed field used. */
+  index: LuaKey;
+  /** The index's kind. */
+  type: IndexType;
+  /** Records looked at. */
+  examined: number;
+  /** Whether the results needed a sort. */
+  sorted: boolean;
+}
+
+/** A query answered by reading every record. */
+export interface ScanPlan {
+  /** No index. */
+  type: 'scan';
+  /** Records looked at. */
+  examined: number;
+  /** Whether the results needed a sort. */
+  sorted: boolean;
+}
 
 // ---------------------------------------------------------------------------------------
 // Statistics
@@ -474,11 +572,28 @@ export interface Stats {
   /** One per table directly in the reported table, in key order. */
   tables: TableStats[];
   /** The fixed Lua heap. */
-  luaHeap: { used: number; limit: number; peak: number };
-  /** WebAssembly memory, and the module's heap in use. */
-  moduleMemory: { wasmMemory: number; heapUsed: number };
+  luaHeap: {
+    /** Bytes in use. */
+    used: number;
+    /** Its size. */
+    limit: number;
+    /** High-water mark. */
+    peak: number;
+  };
+  /** The module's memory. */
+  moduleMemory: {
+    /** Bytes of WebAssembly memory. */
+    wasmMemory: number;
+    /** The module's heap in use. */
+    heapUsed: number;
+  };
   /** The instance's compression setting. */
-  compression: { level: CompressionLevel; threshold: number };
+  compression: {
+    /** The level ('off' when disabled). */
+    level: CompressionLevel;
+    /** The threshold in bytes. */
+    threshold: number;
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -590,6 +705,7 @@ export type ValidationResult = Violation[] & {
 
 /** A Lua 5.4 state in its own WebAssembly instance, with persistent external tables. */
 export class CuWASM {
+  /** Instances come from CuWASM.init. */
   private constructor();
 
   /** Loads the module, opens storage and restores the external tables. */
