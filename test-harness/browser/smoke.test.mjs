@@ -1,6 +1,8 @@
-// smoke.test.mjs: index.html in headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core), served by scripts/serve.mjs on 127.0.0.1. Runs Lua through the page,
-// checks print output and an error code, and saves a screenshot to screenshots/.
+// smoke.test.mjs: index.html (the playground) in headless Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core), served by scripts/serve.mjs on 127.0.0.1.
+// Runs Lua through the page's #code, #run, #output and #status, checks print output and an
+// error code, and saves a screenshot to screenshots/; glue.js in a page; the server's MIME
+// types. The rest of the playground (examples, table browser, ...): playground.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
