@@ -13,6 +13,7 @@ const DATABASE = 'playground';    // IndexedDB database 'cu:playground'
 const CHUNK_NAME = '=input';      // errors read "input:3: ..."
 const DRAFT_KEY = 'cu-playground:code';
 const HEAP_SIZE = 8 << 20;
+const INSTRUCTION_LIMIT = 2e8;    // a runaway loop stops after a few seconds (INSTRUCTION_LIMIT)
 
 const $ = (i) => document.getElementById(i);
 const statusEl = $('status'), versionEl = $('engine-version'), storageEl = $('storage-kind');
@@ -113,6 +114,7 @@ async function start() {
     name: DATABASE,
     storage: 'auto',
     heapSize: HEAP_SIZE,
+    instructionLimit: INSTRUCTION_LIMIT,
     onPrint: (text, stream) => line(text, stream === 'stderr' ? 'stderr' : 'stdout'),
     onWarning: (w) => warnings.push(w),
   });

@@ -75,7 +75,7 @@ export function createStorageView({ getLua, onCall }) {
     if (open) {
       const children = (await lua.stats(path)).tables;
       const shown = shownChildren.get(key) ?? PAGE;
-      const list = h('ul', { role: 'group' });
+      const list = h('ul');
       for (const child of children.slice(0, shown)) list.append(await renderNode(lua, child.path, child));
       if (children.length > shown) {
         list.append(h('li', {}, h('button', {
@@ -152,6 +152,11 @@ export function createStorageView({ getLua, onCall }) {
       recordsEl.replaceChildren(rows.length ? recordTable(rows, 'record-rows') : h('p', { class: 'hint' }, 'No records.'));
       moreButton.hidden = recordCursor == null;
     } catch (e) {
+      if (e?.code === 'NOT_A_TABLE' && path === selected) { // it was replaced by a value
+        selected = null;
+        view.hidden = true;
+        return;
+      }
       title.textContent = luaPath(path);
       indexesEl.replaceChildren();
       recordsEl.replaceChildren(h('p', { class: 'error' }, errorText(e)));
