@@ -153,6 +153,15 @@ test('example 1: the counter closure counts, and is listed with the stored funct
   await page.click(`${byTest('function')}[data-path="Memory.counter"]`);
   assert.equal(await page.inputValue('#code'), 'print(Memory.counter())');
   assert.match(await run(), new RegExp(`^${n + 3}`));
+  // Functions anywhere in Memory, keys that are not names included.
+  await runCode("Memory.tools = { greet = function() return 'hi' end, ['two words'] = { f = print } }\n" +
+    "Memory.tools['two words'].g = function() return 'g' end");
+  const paths = await page.$$eval(byTest('function'), (els) => els.map((e) => e.dataset.path));
+  assert.deepEqual(paths.sort(), ['Memory.counter', 'Memory.tools.greet', "Memory.tools['two words'].f", "Memory.tools['two words'].g"].sort());
+  await page.fill('#code', '');
+  await page.click(`${byTest('function')}[data-path="Memory.tools['two words'].g"]`);
+  assert.match(await run(), /^g/);
+  await runCode('Memory.tools = nil');
 });
 
 test('example 2: 1,000 users in one run, a B-tree index, the query and its plan', async () => {
@@ -301,6 +310,9 @@ test('a 375px wide screen: one column, nothing wider than the screen', async () 
     assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `#${id} inside the screen: ${JSON.stringify(box)}`);
   }
   await shot('mobile');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('mobile-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
