@@ -1,9 +1,9 @@
-// playground.js: the Cu playground page (index.html). Starts one Cu instance on the
-// IndexedDB database 'playground' (storage 'auto': a memory store and a warning where
-// IndexedDB cannot be opened), runs the editor's Lua with print output, returned values and
-// errors (code, message, line, violations), loads the examples, resets the database, and
-// refreshes the side panels (storage-view.js) after every run.
-import { CuWASM } from '../glue.js';
+// playground.js: the Cu playground page (index.html, which imports glue.js and calls
+// startPlayground). Starts one Cu instance on the IndexedDB database 'playground' (storage
+// 'auto': a memory store and a warning where IndexedDB cannot be opened), runs the editor's
+// Lua with print output, returned values and errors (code, message, line, violations),
+// loads the examples, resets the database, and refreshes the side panels (storage-view.js)
+// after every run.
 import { createEditor } from './editor.js';
 import { EXAMPLES, WELCOME } from './examples.js';
 import { formatValue } from './format.js';
@@ -18,10 +18,6 @@ const INSTRUCTION_LIMIT = 2e8;    // a runaway loop stops after a few seconds (I
 const $ = (i) => document.getElementById(i);
 const statusEl = $('status'), versionEl = $('engine-version'), storageEl = $('storage-kind');
 const runButton = $('run'), resetButton = $('reset'), output = $('output'), runInfo = $('run-info');
-
-let lua = null;
-let storageKind = null; // 'indexeddb' or 'memory'
-let busy = false;
 
 const setStatus = (text) => (statusEl.textContent = text);
 
@@ -106,100 +102,6 @@ function violationTable(violations) {
   return table;
 }
 
-// ---- the instance ----
-
-async function start() {
-  const warnings = [];
-  lua = await CuWASM.init({
-    name: DATABASE,
-    storage: 'auto',
-    heapSize: HEAP_SIZE,
-    instructionLimit: INSTRUCTION_LIMIT,
-    onPrint: (text, stream) => line(text, stream === 'stderr' ? 'stderr' : 'stdout'),
-    onWarning: (w) => warnings.push(w),
-  });
-  storageKind = lua.warnings.length ? 'memory' : 'indexeddb';
-  storageEl.textContent = storageKind === 'indexeddb'
-    ? `storage: IndexedDB (cu:${DATABASE})`
-    : 'storage: memory (IndexedDB unavailable: nothing is saved)';
-  storageEl.dataset.kind = storageKind;
-  for (const w of warnings) line(`${w.code}: ${w.message}`, 'warning');
-  versionEl.textContent = await lua.compute('return _VERSION');
-}
-
-async function run() {
-  if (busy) return;
-  busy = true;
-  runButton.disabled = resetButton.disabled = true;
-  setStatus('running…');
-  output.replaceChildren();
-  runInfo.textContent = '';
-  editor.clearError();
-  let failed = false;
-  try {
-    if (!lua) await start();
-    const began = performance.now();
-    const values = await lua.computeAll(editor.value, { chunkName: CHUNK_NAME });
-    const ms = performance.now() - began;
-    if (values.length) line('→ ' + values.map((v) => formatValue(v)).join(', '), 'result', 'result');
-    runInfo.textContent = `ran in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
-  } catch (e) {
-    failed = true;
-    const lineNumber = showError(e);
-    if (lineNumber != null) editor.markError(lineNumber);
-    if (lua && e?.code === 'INSTANCE_DEAD') {
-      const dead = lua;
-      lua = null; // a new instance at the next run
-      try {
-        await dead.close();
-      } catch {} // it is gone either way
-    }
-  }
-  await view.refresh();
-  setStatus(failed ? 'error' : 'done');
-  busy = false;
-  runButton.disabled = resetButton.disabled = false;
-}
-
-// Deletes everything: the IndexedDB database itself (schemas and indices go with it), or in
-// a memory store every key of Memory.
-async function reset() {
-  if (busy) return;
-  busy = true;
-  runButton.disabled = resetButton.disabled = true;
-  setStatus('resetting…');
-  output.replaceChildren();
-  editor.clearError();
-  let failed = false;
-  try {
-    if (lua && storageKind === 'memory') {
-      const keys = await lua.keys([]);
-      await lua.batchTableOperations(keys.map((key) => ({ type: 'delete', table: [], key })));
-    } else {
-      await lua?.close();
-      lua = null;
-      await new Promise((resolve, reject) => {
-        const request = indexedDB.deleteDatabase('cu:' + DATABASE);
-        request.onsuccess = () => resolve();
-        request.onerror = () => reject(request.error);
-        request.onblocked = () => line('Waiting for other tabs of the playground to let go of the database…', 'warning');
-      });
-      await start();
-    }
-    line('The database was reset: Memory is empty.', 'result', 'reset-done');
-  } catch (e) {
-    failed = true;
-    showError(e);
-  }
-  view.forget();
-  await view.refresh();
-  setStatus(failed ? 'error' : 'ready');
-  busy = false;
-  runButton.disabled = resetButton.disabled = false;
-}
-
-// ---- the page ----
-
 const saveDraft = (text) => {
   try {
     localStorage.setItem(DRAFT_KEY, text);
@@ -213,62 +115,159 @@ const loadDraft = () => {
   }
 };
 
-const editor = createEditor({
-  textarea: $('code'),
-  gutter: $('gutter'),
-  gutterLines: $('gutter-lines'),
-  errorBand: $('error-band'),
-  onRun: run,
-  onChange: saveDraft,
-});
-editor.value = loadDraft() ?? WELCOME;
+// ---- the page ----
 
-const view = createStorageView({
-  getLua: () => lua,
-  onCall: (call) => editor.insertLine(call),
-});
+/** Runs the playground in this page with glue.js's `CuWASM`. */
+export function startPlayground({ CuWASM }) {
+  let lua = null;
+  let storageKind = null; // 'indexeddb' or 'memory'
+  let busy = false;
 
-const exampleButtons = $('examples');
-EXAMPLES.forEach((example, i) => {
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'example';
-  button.dataset.testid = `example-${example.id}`;
-  button.dataset.example = example.id;
-  button.textContent = `${i + 1}. ${example.title}`;
-  button.addEventListener('click', () => {
-    editor.value = example.code;
+  // ---- the instance ----
+
+  async function start() {
+    const warnings = [];
+    lua = await CuWASM.init({
+      name: DATABASE,
+      storage: 'auto',
+      heapSize: HEAP_SIZE,
+      instructionLimit: INSTRUCTION_LIMIT,
+      onPrint: (text, stream) => line(text, stream === 'stderr' ? 'stderr' : 'stdout'),
+      onWarning: (w) => warnings.push(w),
+    });
+    storageKind = lua.warnings.length ? 'memory' : 'indexeddb';
+    storageEl.textContent = storageKind === 'indexeddb'
+      ? `storage: IndexedDB (cu:${DATABASE})`
+      : 'storage: memory (IndexedDB unavailable: nothing is saved)';
+    storageEl.dataset.kind = storageKind;
+    for (const w of warnings) line(`${w.code}: ${w.message}`, 'warning');
+    versionEl.textContent = await lua.compute('return _VERSION');
+  }
+
+  async function run() {
+    if (busy) return;
+    busy = true;
+    runButton.disabled = resetButton.disabled = true;
+    setStatus('running…');
     output.replaceChildren();
-    line(`Example "${example.title}" loaded: press Run (or Ctrl+Enter).`, 'note');
-  });
-  exampleButtons.append(button);
-});
-
-runButton.addEventListener('click', run);
-$('clear-output').addEventListener('click', () => output.replaceChildren());
-
-const dialog = $('reset-dialog');
-resetButton.addEventListener('click', () => {
-  dialog.returnValue = '';
-  dialog.showModal();
-});
-dialog.addEventListener('close', () => {
-  if (dialog.returnValue === 'reset') reset();
-  else resetButton.focus();
-});
-
-busy = true;
-start().then(
-  async () => {
+    runInfo.textContent = '';
+    editor.clearError();
+    let failed = false;
+    try {
+      if (!lua) await start();
+      const began = performance.now();
+      const values = await lua.computeAll(editor.value, { chunkName: CHUNK_NAME });
+      const ms = performance.now() - began;
+      if (values.length) line('→ ' + values.map((v) => formatValue(v)).join(', '), 'result', 'result');
+      runInfo.textContent = `ran in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+    } catch (e) {
+      failed = true;
+      const lineNumber = showError(e);
+      if (lineNumber != null) editor.markError(lineNumber);
+      if (lua && e?.code === 'INSTANCE_DEAD') {
+        const dead = lua;
+        lua = null; // a new instance at the next run
+        try {
+          await dead.close();
+        } catch {} // it is gone either way
+      }
+    }
     await view.refresh();
-    setStatus('ready');
-  },
-  (e) => {
-    setStatus('failed to load');
-    storageEl.textContent = 'storage: none';
-    showError(e);
-  },
-).finally(() => {
-  busy = false;
-  runButton.disabled = resetButton.disabled = false;
-});
+    setStatus(failed ? 'error' : 'done');
+    busy = false;
+    runButton.disabled = resetButton.disabled = false;
+  }
+
+  // Deletes everything: the IndexedDB database itself (schemas and indices go with it), or in
+  // a memory store every key of Memory.
+  async function reset() {
+    if (busy) return;
+    busy = true;
+    runButton.disabled = resetButton.disabled = true;
+    setStatus('resetting…');
+    output.replaceChildren();
+    editor.clearError();
+    let failed = false;
+    try {
+      if (lua && storageKind === 'memory') {
+        const keys = await lua.keys([]);
+        await lua.batchTableOperations(keys.map((key) => ({ type: 'delete', table: [], key })));
+      } else {
+        await lua?.close();
+        lua = null;
+        await new Promise((resolve, reject) => {
+          const request = indexedDB.deleteDatabase('cu:' + DATABASE);
+          request.onsuccess = () => resolve();
+          request.onerror = () => reject(request.error);
+          request.onblocked = () => line('Waiting for other tabs of the playground to let go of the database…', 'warning');
+        });
+        await start();
+      }
+      line('The database was reset: Memory is empty.', 'result', 'reset-done');
+    } catch (e) {
+      failed = true;
+      showError(e);
+    }
+    view.forget();
+    await view.refresh();
+    setStatus(failed ? 'error' : 'ready');
+    busy = false;
+    runButton.disabled = resetButton.disabled = false;
+  }
+
+  const editor = createEditor({
+    textarea: $('code'),
+    gutter: $('gutter'),
+    gutterLines: $('gutter-lines'),
+    errorBand: $('error-band'),
+    onRun: run,
+    onChange: saveDraft,
+  });
+  editor.value = loadDraft() ?? WELCOME;
+
+  const view = createStorageView({
+    getLua: () => lua,
+    onCall: (call) => editor.insertLine(call),
+  });
+
+  const exampleButtons = $('examples');
+  EXAMPLES.forEach((example, i) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'example';
+    button.dataset.testid = `example-${example.id}`;
+    button.dataset.example = example.id;
+    button.textContent = `${i + 1}. ${example.title}`;
+    button.addEventListener('click', () => {
+      editor.value = example.code;
+      output.replaceChildren();
+      line(`Example "${example.title}" loaded: press Run (or Ctrl+Enter).`, 'note');
+    });
+    exampleButtons.append(button);
+  });
+
+  runButton.addEventListener('click', run);
+  $('clear-output').addEventListener('click', () => output.replaceChildren());
+
+  resetButton.addEventListener('click', () => {
+    const sure = window.confirm('Reset the database? This deletes everything in Memory (records, indices, ' +
+      'schemas, stored functions) from this browser. It cannot be undone.');
+    if (sure) reset();
+  });
+
+  busy = true;
+  start().then(
+    async () => {
+      await view.refresh();
+      setStatus('ready');
+    },
+    (e) => {
+      setStatus('failed to load');
+      storageEl.textContent = 'storage: none';
+      showError(e);
+    },
+  ).finally(() => {
+    busy = false;
+    runButton.disabled = resetButton.disabled = false;
+  });
+}
