@@ -3,7 +3,8 @@
 // Every example runs with its output; errors show code, message and line, and the gutter
 // marks the line; the editor (line numbers, Tab, Ctrl+Enter); the table browser (tree,
 // records, indices, query rows and plan); the stored functions; the statistics; a reload
-// keeps Memory (the counter goes on); the reset; a 375px wide screen. Screenshots go to
+// keeps Memory (the counter goes on); the reset; a 375px wide screen; a page without
+// IndexedDB (a memory store, said so). Screenshots go to
 // screenshots/playground-*.png. The same page in Firefox and WebKit: engines.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -338,4 +339,29 @@ test('Reset database asks first, then empties Memory (the counter starts again a
   await ready();
   assert.match(await runExample('counter'), /counter: 2\b/);
   assert.deepEqual(pageErrors, []);
+});
+
+test('without IndexedDB: a memory store, said in the status line and the output; Reset still empties Memory', async () => {
+  const other = await context.newPage();
+  const errors = [];
+  other.on('pageerror', (e) => errors.push(String(e)));
+  other.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await other.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
+  await other.goto(url);
+  await other.waitForFunction(() => document.getElementById('status').textContent === 'ready');
+  assert.match(await other.textContent(byTest('storage-kind')), /memory .*nothing is saved/);
+  assert.match(await other.textContent('#output'), /STORAGE_UNAVAILABLE: .*using memory: nothing is saved/);
+  await other.fill('#code', 'Memory.note = "kept in memory" return Memory.note');
+  await other.click('#run');
+  await other.waitForFunction(() => document.getElementById('status').textContent === 'done');
+  await other.waitForSelector(`${byTest('record-rows')}, ${byTest('table-node')}[data-path="Memory"]`);
+  other.once('dialog', (d) => d.accept());
+  await other.click(byTest('reset'));
+  await other.waitForSelector(byTest('reset-done'));
+  await other.fill('#code', 'return Memory.note');
+  await other.click('#run');
+  await other.waitForFunction(() => document.getElementById('status').textContent === 'done');
+  assert.doesNotMatch(await other.textContent('#output'), /kept in memory/);
+  await other.close();
+  assert.deepEqual(errors, []);
 });
