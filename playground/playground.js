@@ -23,14 +23,40 @@ const setStatus = (text) => (statusEl.textContent = text);
 
 // ---- output ----
 
+const MAX_PRINTED = 5000; // printed lines kept per run; the rest are counted
+let printed = 0, dropped = null, scrollPending = false;
+
+// Keeps the output scrolled to its end, once a frame however much is printed.
+function scrollOutput() {
+  if (scrollPending) return;
+  scrollPending = true;
+  requestAnimationFrame(() => {
+    scrollPending = false;
+    output.scrollTop = output.scrollHeight;
+  });
+}
+
+function clearOutput() {
+  output.replaceChildren();
+  printed = 0;
+  dropped = null;
+}
+
 function line(text, kind, testid) {
   const el = document.createElement('div');
   el.className = 'line ' + kind;
   if (testid) el.dataset.testid = testid;
   el.textContent = text;
   output.append(el);
-  el.scrollIntoView?.({ block: 'nearest' });
+  scrollOutput();
   return el;
+}
+
+// print and io.write output: after MAX_PRINTED lines, only a count of the rest.
+function print(text, stream) {
+  if (printed++ < MAX_PRINTED) return line(text, stream === 'stderr' ? 'stderr' : 'stdout');
+  dropped ??= line('', 'note', 'output-dropped');
+  dropped.textContent = `… ${printed - MAX_PRINTED} more printed lines not shown`;
 }
 
 function showError(e) {
@@ -76,7 +102,7 @@ function showError(e) {
     block.append(details);
   }
   output.append(block);
-  block.scrollIntoView?.({ block: 'nearest' });
+  scrollOutput();
   return lineNumber;
 }
 
@@ -132,7 +158,7 @@ export function startPlayground({ CuWASM }) {
       storage: 'auto',
       heapSize: HEAP_SIZE,
       instructionLimit: INSTRUCTION_LIMIT,
-      onPrint: (text, stream) => line(text, stream === 'stderr' ? 'stderr' : 'stdout'),
+      onPrint: print,
       onWarning: (w) => warnings.push(w),
     });
     storageKind = lua.warnings.length ? 'memory' : 'indexeddb';
@@ -149,7 +175,7 @@ export function startPlayground({ CuWASM }) {
     busy = true;
     runButton.disabled = resetButton.disabled = true;
     setStatus('running…');
-    output.replaceChildren();
+    clearOutput();
     runInfo.textContent = '';
     editor.clearError();
     let failed = false;
@@ -185,7 +211,7 @@ export function startPlayground({ CuWASM }) {
     busy = true;
     runButton.disabled = resetButton.disabled = true;
     setStatus('resetting…');
-    output.replaceChildren();
+    clearOutput();
     editor.clearError();
     let failed = false;
     try {
@@ -240,14 +266,14 @@ export function startPlayground({ CuWASM }) {
     button.textContent = `${i + 1}. ${example.title}`;
     button.addEventListener('click', () => {
       editor.value = example.code;
-      output.replaceChildren();
+      clearOutput();
       line(`Example "${example.title}" loaded: press Run (or Ctrl+Enter).`, 'note');
     });
     exampleButtons.append(button);
   });
 
   runButton.addEventListener('click', run);
-  $('clear-output').addEventListener('click', () => output.replaceChildren());
+  $('clear-output').addEventListener('click', clearOutput);
 
   resetButton.addEventListener('click', () => {
     const sure = window.confirm('Reset the database? This deletes everything in Memory (records, indices, ' +

@@ -111,6 +111,11 @@ test('the editor: line numbers follow the lines and the scrolling, Tab indents, 
 
   assert.match(await runCode('print("by keyboard") return 40 + 2', { key: 'Control+Enter' }), /by keyboard\s*→ 42/);
   assert.match(await runCode('return "meta"', { key: 'Meta+Enter' }), /→ "meta"/);
+  // Long output: 5,000 lines shown, the rest counted.
+  const long = await runCode('for i = 1, 6000 do print(i) end');
+  assert.equal(await page.locator('#output .stdout').count(), 5000);
+  assert.equal(await text(byTest('output-dropped')), '… 1000 more printed lines not shown');
+  assert.match(long, /^1\s*2\s*3/);
   assert.equal(await page.locator('#gutter-lines .gutter-line').count(), 1);
 });
 
