@@ -6,7 +6,7 @@
 import { formatBytes, formatValue, isOpaque, luaPath } from './format.js';
 
 const PAGE = 50;          // records and child tables shown per page
-const SCAN_LIMIT = 4 << 20; // top-level tables larger than this (raw bytes) are not searched for functions
+const SCAN_LIMIT = 1 << 20; // top-level tables larger than this (raw bytes) are not searched for functions
 
 const h = (tag, props = {}, ...children) => {
   const el = document.createElement(tag);

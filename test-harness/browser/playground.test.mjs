@@ -168,6 +168,11 @@ test('example 1: the counter closure counts, and is listed with the stored funct
   await page.click(`${byTest('function')}[data-path="Memory.tools['two words'].g"]`);
   assert.match(await run(), /^g/);
   await runCode('Memory.tools = nil');
+  // A top-level table over 1 MiB is not searched, and the list says so.
+  await runCode("Memory.big = { text = string.rep('x', 1100000), f = function() end }");
+  assert.match(await text(byTest('functions')), /Memory\.big not searched \(over 1\.00 MiB\)/);
+  await runCode('Memory.big = nil');
+  assert.doesNotMatch(await text(byTest('functions')), /not searched/);
 });
 
 test('example 2: 1,000 users in one run, a B-tree index, the query and its plan', async () => {
