@@ -86,7 +86,12 @@ function showError(e) {
     rec.textContent = `record: ${formatValue(e.record)}`;
     block.append(rec);
   }
-  if (e?.suggestion) {
+  if (e?.code === 'INSTANCE_DEAD') {
+    const next = document.createElement('div');
+    next.textContent = 'A new instance starts at the next run; Memory holds what the last successful run saved.';
+    block.append(next);
+  }
+  if (e?.suggestion && e.code !== 'INSTANCE_DEAD') {
     const hint = document.createElement('div');
     hint.className = 'hint';
     hint.textContent = e.suggestion;
