@@ -290,10 +290,11 @@ export function createStorageView({ getLua, onCall }) {
     const lua = getLua();
     if (!lua) return;
     try {
-      const s = await lua.stats();
+      const [s, ownKeys] = [await lua.stats(), await lua.count([])];
       const bytes = (n) => `${n.toLocaleString('en')} B` + (n >= 1024 ? ` (${formatBytes(n)})` : '');
       const rows = [
-        ['records', 'Records in tables', s.records.toLocaleString('en')],
+        ['memory-keys', 'Keys in Memory itself', ownKeys.toLocaleString('en')],
+        ['records', "Records of Memory's tables", s.records.toLocaleString('en')],
         ['raw-bytes', 'Raw bytes', bytes(s.rawBytes)],
         ['stored-bytes', 'Stored bytes', bytes(s.storedBytes)],
         ['compression-ratio', 'Compression ratio', `${s.compressionRatio.toFixed(2)} : 1`],

@@ -284,6 +284,7 @@ test('statistics: records, bytes, compression, indices, Lua heap and wasm memory
   assert.match(await stat('index-bytes'), /^[1-9][\d,]* B/);
   assert.match(await stat('compression-ratio'), /^\d+\.\d\d : 1$/);
   assert.match(await stat('lua-heap'), / \/ 8\.00 MiB$/);
+  assert.match(await stat('memory-keys'), /^[1-9]\d*$/); // counter, count_n, users, ...
   const before = await stat('records');
   await runCode('Memory.extra = { a = 1, b = 2, c = 3 }');
   assert.equal(await stat('records'), (Number(before.replace(/,/g, '')) + 3).toLocaleString('en'));
