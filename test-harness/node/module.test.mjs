@@ -20,6 +20,12 @@ test('the module exports what glue.js uses', () => {
   assert.equal(exports.memory, 'memory');
 });
 
+test('no call_indirect ends a try body (WebKit\'s wasm interpreter would let its exception escape)', async () => {
+  // scripts/build.sh pads them (scripts/pad-call-indirect.mjs); this catches a build without it.
+  const { unpadded } = await import('../../scripts/pad-call-indirect.mjs');
+  assert.equal(unpadded(await readFile(WASM_PATH)), 0);
+});
+
 test('a fresh instance uses at most 1 MiB of memory', async () => {
   const { lua, exports } = await newLuaWithExports();
   assert.equal(await lua.compute('return 1'), 1);
