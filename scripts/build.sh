@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --target wasm32-unknown-unknown --lib ${CU_FEATURES:+--features "$CU_FEATURES"}
 raw=target/wasm32-unknown-unknown/release/cu.wasm
+# target/cu.csyms.tsv: "function<TAB>C file" for every function the C archives define, so the
+# size report can charge C code to its source file (the newest build-script output is this
+# build's).
+out=$(ls -td target/wasm32-unknown-unknown/release/build/cu-*/out | head -1)
+for a in "$out"/*.a; do "${CU_NM:-llvm-nm-19}" --defined-only -A "$a"; done 2>/dev/null |
+  awk '$(NF-1) ~ /^[tTW]$/ { n = split($1, p, ":"); f = p[n - 1]; sub(/^[0-9a-f]+-/, "", f);
+                             sub(/\.o$/, "", f); print $NF "\t" f }' > target/cu.csyms.tsv
 features=(--enable-exception-handling --enable-bulk-memory --enable-sign-ext
           --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue
           --enable-reference-types)
@@ -36,11 +43,12 @@ node scripts/stub-panics.mjs target/cu.meta.wasm target/cu.dce.wasm
 wasm-opt "${features[@]}" --strip-debug --strip-producers --strip-target-features target/cu.dce.wasm -o target/cu.stripped.wasm
 # --converge repeats -Oz until the module stops shrinking (measured: 263 bytes, 167 gzip, for
 # ~3 s more build time).
-wasm-opt -Oz --converge "${features[@]}" target/cu.stripped.wasm -o dist/cu.wasm
+opt=(-Oz --converge)
+wasm-opt "${opt[@]}" "${features[@]}" target/cu.stripped.wasm -o dist/cu.wasm
 # target/cu.names.wasm: the same source optimized with function names kept, for the size
 # report's list of the largest functions.
 wasm-opt "${features[@]}" --debuginfo --strip-dwarf target/cu.dce.wasm -o target/cu.named.wasm
-wasm-opt -Oz --converge "${features[@]}" --debuginfo target/cu.named.wasm -o target/cu.names.wasm
+wasm-opt "${opt[@]}" "${features[@]}" --debuginfo target/cu.named.wasm -o target/cu.names.wasm
 # Last, after every wasm-opt (which would drop it): a nop after the call_indirect that ends
 # Lua's protected-call try, or WebKit's wasm interpreter lets a Lua error escape it
 # (scripts/pad-call-indirect.mjs says why): +1 byte.
