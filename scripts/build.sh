@@ -43,7 +43,12 @@ node scripts/stub-panics.mjs target/cu.meta.wasm target/cu.dce.wasm
 wasm-opt "${features[@]}" --strip-debug --strip-producers --strip-target-features target/cu.dce.wasm -o target/cu.stripped.wasm
 # --converge repeats -Oz until the module stops shrinking (measured: 263 bytes, 167 gzip, for
 # ~3 s more build time).
-opt=(-Oz --converge)
+# --low-memory-unused lets binaryen fold `ptr + C` (C < 1024) into the load/store offset
+# (measured: -1,634 bytes, -685 gzip). It assumes nothing valid lives below address 1024;
+# here the shadow stack comes first (0 to 256 KiB, growing down) and the data starts at
+# 256 KiB, so the two forms differ only when `ptr + C` wraps past 4 GiB, which no valid
+# pointer does: such an access traps instead of touching the stack's bottom.
+opt=(-Oz --converge --low-memory-unused)
 wasm-opt "${opt[@]}" "${features[@]}" target/cu.stripped.wasm -o dist/cu.wasm
 # target/cu.names.wasm: the same source optimized with function names kept, for the size
 # report's list of the largest functions.
