@@ -10,6 +10,13 @@
 // core::fmt::write, which is not in the module: checked below) is stubbed too.
 // The functions are found by their (mangled) names in the module's name section, so IN
 // must keep names (wasm-metadce --debuginfo does).
+//
+// It also zeroes the panics' source locations in the data section: every
+// core::panic::Location (file &str, line, column: 16 bytes) and the `.rs` paths they name.
+// Only the panic machinery reads a Location (Cu has no `file!()`, `Location::caller()` or
+// #[track_caller] of its own), and the panic handler ignores its PanicInfo, so no byte of
+// them is ever read; zeroed, wasm-opt's memory packing drops them from the data segments
+// (measured: 284 locations and 33 paths, -5,408 bytes raw, -1,405 gzip).
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const [input, output] = process.argv.slice(2);
@@ -129,6 +136,7 @@ for (let i = 0; i < count; i++) {
   }
   pos += len;
 }
+const zeroed = zeroLocations();
 const content = Buffer.concat([Buffer.from(leb(count)), ...bodies]);
 const out = Buffer.concat([
   buf.subarray(0, code.start - 1 - leb(code.end - code.start).length),
@@ -137,4 +145,61 @@ const out = Buffer.concat([
   buf.subarray(code.end),
 ]);
 writeFileSync(output, out);
-console.log(`stub-panics: ${stubbed.length} bodies replaced${fmtLive ? ' (core::fmt is live: its functions kept)' : ''}`);
+console.log(
+  `stub-panics: ${stubbed.length} bodies replaced${fmtLive ? ' (core::fmt is live: its functions kept)' : ''}; ` +
+    `${zeroed.locations} panic locations and ${zeroed.paths} paths zeroed (${zeroed.bytes} bytes)`,
+);
+
+/** Zeroes every panic Location record and its `.rs` path, in place in `buf` (same sizes:
+ *  the data section keeps its layout). A Location is 4-aligned: a pointer to a string of
+ *  4..300 bytes that is a path ending in `.rs` and its length, then a line and a column
+ *  (both 1-based and small). Returns what it zeroed. */
+function zeroLocations() {
+  const data = sections.find((s) => s.id === 11);
+  if (!data) return { locations: 0, paths: 0, bytes: 0 };
+  const segs = []; // active segments: { addr, pos (in buf), len }
+  pos = data.start;
+  for (let n = u32(), i = 0; i < n; i++) {
+    const flags = u32();
+    let addr = null;
+    if (flags === 2) u32(); // memory index
+    if (flags !== 1) {
+      if (buf[pos++] !== 0x41) throw new Error('data segment offset is not an i32.const');
+      addr = u32(); // a linked module's offsets are small positive numbers: LEB = SLEB
+      if (buf[pos++] !== 0x0b) throw new Error('data segment offset expression too long');
+    }
+    const len = u32();
+    if (addr !== null) segs.push({ addr, pos, len });
+    pos += len;
+  }
+  const where = (addr, n) => {
+    for (const s of segs) if (addr >= s.addr && addr + n <= s.addr + s.len) return s.pos + addr - s.addr;
+    return -1;
+  };
+  const word = (addr) => {
+    const at = where(addr, 4);
+    return at < 0 ? -1 : buf.readUInt32LE(at);
+  };
+  const found = []; // [position in buf, length]
+  const paths = new Map(); // position -> length
+  for (const s of segs) {
+    for (let a = s.addr + ((4 - (s.addr % 4)) % 4); a + 16 <= s.addr + s.len; a += 4) {
+      const len = word(a + 4);
+      if (len < 4 || len > 300) continue;
+      const at = where(word(a), len);
+      if (at < 0 || !/^[\w./-]+\.rs$/.test(buf.toString('latin1', at, at + len))) continue;
+      const line = word(a + 8);
+      const col = word(a + 12);
+      if (line < 1 || line > 100000 || col < 1 || col > 1000) continue;
+      found.push([where(a, 16), 16]);
+      paths.set(at, len);
+      a += 12;
+    }
+  }
+  let bytes = 0;
+  for (const [at, len] of [...found, ...paths]) {
+    buf.fill(0, at, at + len);
+    bytes += len;
+  }
+  return { locations: found.length, paths: paths.size, bytes };
+}
