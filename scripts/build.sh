@@ -14,11 +14,14 @@ CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --target wasm32-unknown-
 raw=target/wasm32-unknown-unknown/release/cu.wasm
 # target/cu.csyms.tsv: "function<TAB>C file" for every function the C archives define, so the
 # size report can charge C code to its source file (the newest build-script output is this
-# build's).
+# build's). Without llvm-nm the file is left out and the report shows C as one group.
 out=$(ls -td target/wasm32-unknown-unknown/release/build/cu-*/out | head -1)
-for a in "$out"/*.a; do "${CU_NM:-llvm-nm-19}" --defined-only -A "$a"; done 2>/dev/null |
-  awk '$(NF-1) ~ /^[tTW]$/ { n = split($1, p, ":"); f = p[n - 1]; sub(/^[0-9a-f]+-/, "", f);
-                             sub(/\.o$/, "", f); print $NF "\t" f }' > target/cu.csyms.tsv
+rm -f target/cu.csyms.tsv
+if command -v "${CU_NM:-llvm-nm-19}" > /dev/null; then
+  for a in "$out"/*.a; do "${CU_NM:-llvm-nm-19}" --defined-only -A "$a"; done |
+    awk '$(NF-1) ~ /^[tTW]$/ { n = split($1, p, ":"); f = p[n - 1]; sub(/^[0-9a-f]+-/, "", f);
+                               sub(/\.o$/, "", f); print $NF "\t" f }' > target/cu.csyms.tsv
+fi
 features=(--enable-exception-handling --enable-bulk-memory --enable-sign-ext
           --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue
           --enable-reference-types)

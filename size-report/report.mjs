@@ -597,7 +597,7 @@ function featureOf(rawName, csyms) {
   if (csyms.has(name)) return csyms.get(name);
   if (LIBC_NAMES.has(name) || /^__/.test(name)) return 'libc (printf, strtod, math, setjmp)';
   if (/^cu_/.test(name)) return 'runtime (instance, protocol, output, heap)';
-  return csyms.size ? 'other' : 'C (run scripts/build.sh for the per-file split)';
+  return csyms.size ? 'other' : 'C and unmangled (not split: no target/cu.csyms.tsv)';
 }
 
 /** gzip bytes of each group's concatenated parts, scaled so the groups add up to `whole`
@@ -674,7 +674,7 @@ function featureTable(fnWasm, names, distWasm) {
       'counts for its caller), data by kind (from dist/cu.wasm); a group\'s gzip is its bytes ' +
       'compressed alone, scaled so the groups add up to cu.wasm\'s gzip',
   );
-  if (!csyms.size) console.log('(target/cu.csyms.tsv is missing: C code is one group)');
+  if (!csyms.size) console.log('(target/cu.csyms.tsv is missing, scripts/build.sh writes it with llvm-nm: C code is one group)');
   console.log();
   table(
     ['contributor', 'raw bytes', 'gzip', 'share of bundle'],
