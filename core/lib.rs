@@ -27,6 +27,8 @@ pub mod output;
 #[cfg(feature = "persistence")]
 pub mod migrate;
 #[cfg(feature = "persistence")]
+pub mod modules;
+#[cfg(feature = "persistence")]
 mod persist;
 pub mod protocol;
 mod ptrmap;
@@ -41,6 +43,7 @@ pub mod stats_report;
 mod store_lua;
 #[cfg(feature = "persistence")]
 pub mod store_ops;
+pub mod values_in;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

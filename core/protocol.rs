@@ -42,9 +42,15 @@ pub fn dispatch(inst: &mut Instance, op: u32, request: &[u8], reply: &mut Vec<u8
     }
     match op {
         OP_COMPUTE => match split_named(request) {
-            Some((flags, name, source)) => inst.compute(source, name, *flags & COMPUTE_ALL != 0, reply),
+            Some((flags, name, rest)) => match crate::values_in::split_args(*flags, rest) {
+                Some((args, source)) => inst.compute_with(source, name, args, *flags & COMPUTE_ALL != 0, reply),
+                None => bad_argument(reply, "compute: bad args (over 4096, or malformed)"),
+            },
             None => bad_argument(reply, "COMPUTE request is truncated"),
         },
+        crate::values_in::OP_SET_GLOBAL => crate::values_in::set_global(inst, request, reply),
+        #[cfg(feature = "persistence")]
+        crate::modules::OP_SAVE_MODULE..=crate::modules::OP_GET_MODULE => crate::modules::dispatch(inst, op, request, reply),
         OP_OUTPUT => {
             *reply = inst.output.take();
             Status::Ok

@@ -230,6 +230,12 @@ impl Instance {
     /// Runs `source` as a chunk named `name`; on success writes `u32 count` and the results
     /// (all of them, or the first when `all` is false) to `reply`, otherwise the error.
     pub fn compute(&mut self, source: &[u8], name: &[u8], all: bool, reply: &mut Vec<u8>) -> Status {
+        self.compute_with(source, name, &[], all, reply)
+    }
+
+    /// `compute`, the chunk called with `args` (`u32 n`, n wire values checked by
+    /// values_in.rs; empty: none) as its `...`.
+    pub fn compute_with(&mut self, source: &[u8], name: &[u8], args: &[u8], all: bool, reply: &mut Vec<u8>) -> Status {
         let mut cname: Vec<u8> = Vec::with_capacity(name.len() + 1);
         cname.extend_from_slice(if name.is_empty() { b"=compute" } else { name });
         cname.retain(|&b| b != 0);
@@ -239,7 +245,17 @@ impl Instance {
             unsafe {
                 let loaded =
                     luaL_loadbufferx(l, source.as_ptr() as *const c_char, source.len(), cname.as_ptr() as *const c_char, c"t".as_ptr());
-                if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded }
+                if loaded != LUA_OK || args.is_empty() {
+                    return if loaded == LUA_OK { lua_pcall(l, 0, LUA_MULTRET, 1) } else { loaded };
+                }
+                // The arguments are pushed by a protected call (they allocate), above the chunk.
+                // SAFETY: `args` outlives both calls; push_args only reads through the pointer.
+                lua_pushcfunction(l, crate::values_in::push_args);
+                lua_pushlightuserdata(l, &args as *const &[u8] as *mut c_void);
+                match lua_pcall(l, 1, LUA_MULTRET, 1) {
+                    LUA_OK => lua_pcall(l, lua_gettop(l) - 2, LUA_MULTRET, 1),
+                    failed => failed,
+                }
             }
         });
         if status != Status::Ok {
@@ -295,7 +311,6 @@ impl Instance {
     /// Runs `f` (a C function receiving `ctx` as a light userdata argument) as one protected
     /// call with the instance's budget, as `compute` runs a chunk. On failure the error
     /// reply is in `reply`. Returns Cu's status and Lua's.
-    #[cfg(feature = "persistence")]
     pub(crate) fn call_protected(&mut self, f: lua_CFunction, ctx: *mut c_void, reply: &mut Vec<u8>) -> (Status, c_int) {
         let result = self.run_call(reply, |l| {
             // SAFETY: `f` runs under lua_pcall.

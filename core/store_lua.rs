@@ -5,7 +5,8 @@
 //! field under a light-userdata key; a weak cache gives each node one proxy, so
 //! `Memory.a == Memory.a`. `next` is replaced by one that also walks proxies; `ext` holds
 //! `table`, `query`, `createIndex`, `dropIndex`, `indexes`, `count`, `keys` and `stats`
-//! (core/stats_report.rs).
+//! (core/stats_report.rs), and the schema and module functions (schema_lua.rs, migrate.rs,
+//! modules.rs; the stored-module searcher goes into `package.searchers` here too).
 //!
 //! Assigning a table copies it in: plain tables become store tables; functions, tables with
 //! a metatable (or with table keys) become codec blobs (docs/FORMAT.md), kept plain (the
@@ -21,6 +22,7 @@
 
 use crate::codec::{self, EncodeOptions};
 use crate::migrate::{ext_migrate, ext_rollback_migration};
+use crate::modules::{ext_delete_module, ext_modules, ext_save_module, searcher};
 use crate::schema_lua::{ext_define_schema, ext_migrations, ext_schema, ext_validate_table};
 use crate::lua::*;
 use crate::runtime::{instance_of, Instance};
@@ -30,6 +32,18 @@ use crate::store::{Key, NodeId, StoreError, Value};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_void};
+
+/// The rows of `ext.keys` (and `ext.modules`) in the instance's `rows` as an array.
+pub(crate) unsafe fn push_rows(l: *mut lua_State) -> c_int {
+    lua_createtable(l, instance_of(l).rows.len().min(1 << 20) as c_int, 0);
+    let mut i = 0;
+    while let Some(k) = instance_of(l).rows.get(i) {
+        push_key(l, k);
+        i += 1;
+        lua_rawseti(l, -2, i as i64);
+    }
+    1
+}
 
 /// Registry and proxy keys (addresses): the metatable, the proxy cache, the blob cache,
 /// the handle field of a proxy.
@@ -76,7 +90,9 @@ end
 function ext.dropIndex(t, field) return C.dropIndex(path(t), field) end
 function ext.count(t) return C.count(path(t)) end
 function ext.keys(t) return C.keys(path(t)) end
-for _, f in ipairs({ 'defineSchema', 'schema', 'validateTable', 'migrations', 'migrate', 'rollbackMigration' }) do ext[f] = C[f] end
+for _, f in ipairs({ 'defineSchema', 'schema', 'validateTable', 'migrations', 'migrate', 'rollbackMigration',
+  'saveModule', 'deleteModule', 'modules' }) do ext[f] = C[f] end
+table.insert(package.searchers, 2, C.searcher)
 function ext.stats(t)
   local s = C.stats(t ~= nil and path(t) or nil)
   for _, e in ipairs(s.tables) do
@@ -126,7 +142,8 @@ pub(crate) unsafe fn open(l: *mut lua_State) {
         "dropIndex" => ext_drop_index, "count" => ext_count, "keys" => ext_keys, "next" => ext_next,
         "defineSchema" => ext_define_schema, "schema" => ext_schema, "validateTable" => ext_validate_table,
         "migrations" => ext_migrations, "migrate" => ext_migrate, "rollbackMigration" => ext_rollback_migration,
-        "stats" => ext_stats,
+        "stats" => ext_stats, "saveModule" => ext_save_module, "deleteModule" => ext_delete_module,
+        "modules" => ext_modules, "searcher" => searcher,
     ];
     lua_createtable(l, 0, fns.len() as c_int);
     for (name, f) in fns {
@@ -580,14 +597,7 @@ unsafe extern "C" fn ext_keys(l: *mut lua_State) -> c_int {
     let node = check_node(l, 1);
     let inst = instance_of(l);
     inst.rows = inst.store.sorted_keys(node);
-    lua_createtable(l, inst.rows.len().min(1 << 20) as c_int, 0);
-    let mut i = 0;
-    while let Some(k) = instance_of(l).rows.get(i) {
-        push_key(l, k);
-        i += 1;
-        lua_rawseti(l, -2, i as i64);
-    }
-    1
+    push_rows(l)
 }
 
 /// The field path of a condition or orderBy: a string split at dots.

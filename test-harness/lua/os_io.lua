@@ -216,7 +216,9 @@ assert(package.path == "" and package.cpath == "", "Cu: no search paths")
 assert(package.config == "/\n;\n?\n!\n-\n", "package.config")
 assert(package.loaded._G == _G and package.loaded.string == string and package.loaded.io == io, "package.loaded")
 assert(package.loaded.os == os and package.loaded.package == package, "loaded libraries")
-assert(type(package.preload) == "table" and #package.searchers == 1, "Cu: only the preload searcher")
+-- Cu: the preload searcher, then (with the database: `ext` exists) the stored modules'.
+local stored = ext and "\n\tno stored module '%s'" or ""
+assert(type(package.preload) == "table" and #package.searchers == (ext and 2 or 1), "Cu: preload and stored searchers")
 package.preload.mymod = function(name, extra)
   return {name = name, extra = extra}
 end
@@ -229,7 +231,7 @@ assert(require("nilmod") == true and package.loaded.nilmod == true, "a module re
 package.preload.setsloaded = function(name) package.loaded[name] = "self" end
 assert(require("setsloaded") == "self", "a module can set package.loaded itself")
 local ok, err = pcall(require, "missing")
-assert(not ok and err == "module 'missing' not found:\n\tno field package.preload['missing']", "not found: " .. tostring(err))
+assert(not ok and err == "module 'missing' not found:\n\tno field package.preload['missing']" .. stored:format("missing"), "not found: " .. tostring(err))
 package.preload.broken = function() error("broken module", 0) end
 ok, err = pcall(require, "broken")
 assert(not ok and err == "broken module" and package.loaded.broken == nil, "errors in loaders propagate")
@@ -240,7 +242,7 @@ end)
 local v, vdata = require("virtual")
 assert(v == "V:virtual:payload" and vdata == "payload", "a searcher added by the program")
 ok, err = pcall(require, "nothing")
-assert(err == "module 'nothing' not found:\n\tno field package.preload['nothing']\n\tno virtual module 'nothing'", "both searchers in the message")
+assert(err == "module 'nothing' not found:\n\tno field package.preload['nothing']" .. stored:format("nothing") .. "\n\tno virtual module 'nothing'", "every searcher in the message")
 local saved = package.searchers
 package.searchers = nil
 checkerror("'package.searchers' must be a table", require, "zzz")
