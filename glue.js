@@ -121,6 +121,8 @@ function table(v) {
   stack.pop();
 }
 
+// What `write` puts in the request writer.
+const bytes = (write) => ((wp = 0), (stack = []), write(), wb.slice(0, wp));
 const key = (k) => put(k == null || k !== k || (isObject(k) && !(k instanceof Uint8Array)) ? no('bad key') : k);
 
 // 'users', 'Memory.users.u1' (a leading Memory/_home dropped), or an array of keys as is.
@@ -169,7 +171,8 @@ function named(flags, name, body, prefix = []) {
   const n = typeof name == 'string' && encoder.encode(name);
   if (!n || n.length > 65535) throw bad('bad name (a string of < 64 KiB)');
   const request = new Uint8Array(3 + n.length + prefix.length + body.length);
-  request.set([flags, n.length, n.length >> 8, ...n, ...prefix]);
+  request.set([flags, n.length, n.length >> 8, ...n]);
+  request.set(prefix, 3 + n.length);
   request.set(body, request.length - body.length);
   return request;
 }
@@ -508,6 +511,28 @@ export class CuWASM {
     await this.#enqueue(4);
   }
 
+  // Globals, and modules for require (README).
+  async setGlobal(name, value) {
+    await this.#enqueue(30, named(0, name, bytes(() => put(value))));
+  }
+
+  async saveModule(name, source) {
+    ok(typeof source == 'string', 'source');
+    await this.#enqueue(31, named(0, name, encoder.encode(source)), '@' + name);
+  }
+
+  async deleteModule(name) {
+    return first(await this.#enqueue(32, named(0, name, [])));
+  }
+
+  modules() {
+    return this.#enqueue(33);
+  }
+
+  async getModule(name) {
+    return first(await this.#enqueue(34, named(0, name, [])));
+  }
+
   // External tables, batches, indices, queries (README).
   async getValue(table, key) {
     return first(await this.#ask(9, () => wt(table, key)));
@@ -702,8 +727,9 @@ export class CuWASM {
   async #compute(code, options = {}, flags) {
     if (typeof code != 'string') throw bad('code must be a string');
     if (!isObject(options)) throw bad('options must be an object');
-    const { chunkName = '=compute' } = options;
-    return this.#enqueue(1, named(flags, chunkName, encoder.encode(code)), chunkName);
+    const { chunkName = '=compute', args } = options;
+    ok(args == null || Array.isArray(args), 'args');
+    return this.#enqueue(1, named(flags | (!!args << 1), chunkName, encoder.encode(code), args ? bytes(() => { w32(args.length); for (const x of args) put(x); }) : []), chunkName);
   }
 
   // One call at a time: they share the I/O buffer.
@@ -727,10 +753,7 @@ export class CuWASM {
 
   // A request written by `write` into the shared buffer, then queued.
   #ask(op, write) {
-    wp = 0;
-    stack = [];
-    write();
-    return this.#enqueue(op, wb.slice(0, wp));
+    return this.#enqueue(op, bytes(write));
   }
 
   // Another tab or process committed since this instance last saw storage (its version
