@@ -1,5 +1,5 @@
 //! system.rs: the system area, where Cu keeps data of its own (the catalog of table schemas,
-//! versions and migrations: catalog.rs; stored modules later). It is a second root beside
+//! versions and migrations: catalog.rs; stored modules: modules.rs). It is a second root beside
 //! `Memory`, made on first use, that no path reaches: Lua proxies and the JS ops start at
 //! `Memory`, and the change set leaves it out (`path_of` is None there). Its tables are
 //! ordinary store tables, so they are written through `set` (undo log, rollback with the
