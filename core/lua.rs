@@ -160,6 +160,7 @@ extern "C" {
     pub fn luaL_checktype(l: *mut lua_State, arg: c_int, t: c_int);
     pub fn luaL_tolstring(l: *mut lua_State, idx: c_int, len: *mut usize) -> *const c_char;
     pub fn luaL_checkinteger(l: *mut lua_State, arg: c_int) -> lua_Integer;
+    pub fn luaL_checklstring(l: *mut lua_State, arg: c_int, len: *mut usize) -> *const c_char;
     pub fn luaL_optinteger(l: *mut lua_State, arg: c_int, def: lua_Integer) -> lua_Integer;
 
     pub fn luaopen_base(l: *mut lua_State) -> c_int;

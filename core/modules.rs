@@ -112,9 +112,18 @@ unsafe fn save(l: *mut lua_State, name: &[u8], src: &[u8], load: &mut c_int) {
     put(l, name, Some(src));
 }
 
-/// The name at stack index 1 of an `ext` function (a Lua error if it is not valid).
+/// The string argument `arg` of an `ext` function (as lauxlib checks it: a number is
+/// turned into a string, anything else raises).
+unsafe fn string_arg<'a>(l: *mut lua_State, arg: c_int) -> &'a [u8] {
+    let mut n = 0;
+    let p = luaL_checklstring(l, arg, &mut n);
+    // SAFETY: Lua keeps the string's `n` bytes while it stays on the stack.
+    core::slice::from_raw_parts(p as *const u8, n)
+}
+
+/// The module name at stack index 1 of an `ext` function (a Lua error if it is not valid).
 unsafe fn name_arg<'a>(l: *mut lua_State) -> &'a [u8] {
-    let name = if lua_type(l, 1) == LUA_TSTRING { string_bytes(l, 1) } else { b"" };
+    let name = string_arg(l, 1);
     if !valid_name(name) {
         raise(l, BAD_NAME.as_bytes());
     }
@@ -124,11 +133,8 @@ unsafe fn name_arg<'a>(l: *mut lua_State) -> &'a [u8] {
 /// `ext.saveModule(name, source)`: compiles and stores the module (a syntax error raises).
 pub(crate) unsafe extern "C" fn ext_save_module(l: *mut lua_State) -> c_int {
     let name = name_arg(l);
-    if lua_type(l, 2) != LUA_TSTRING {
-        raise(l, b"ext.saveModule: source must be a string");
-    }
     let mut load = LUA_OK;
-    save(l, name, string_bytes(l, 2), &mut load);
+    save(l, name, string_arg(l, 2), &mut load);
     0
 }
 
