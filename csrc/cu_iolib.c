@@ -4,7 +4,8 @@
 ** the three standard ones. stdin is always at end-of-file; stdout and stderr write to the
 ** print channel (cu_output_write). io.open, io.popen, io.tmpfile, io.input, io.output,
 ** io.close, package.loadlib and package.searchpath are absent; modules come from
-** package.preload (or from searchers the program adds).
+** package.preload, from the database (core/modules.rs: store_lua.rs adds its searcher
+** second) or from searchers the program adds.
 */
 
 #define LUA_LIB

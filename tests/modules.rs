@@ -227,14 +227,27 @@ fn modules_are_saved_in_the_pages_and_damage_is_refused() {
     s.set(t, Key::str(b"bad"), Some(Value::Key(Key::str(b"return +")))).unwrap();
     s.set(t, Key::str(b"num"), Some(Value::Key(Key::Int(5)))).unwrap();
     s.set(t, Key::Int(7), Some(Value::Key(Key::str(b"return 7")))).unwrap();
+    let inner = s.new_node();
+    s.set(t, Key::str(b"tab"), Some(Value::Table(inner))).unwrap();
     s.commit();
     let mut c = new();
     assert_eq!(call(&mut c, 22, &pages_request(&mut s)).0, Status::Ok);
-    assert_eq!(names(&mut c), ["7", "bad", "num"]);
-    assert!(get(&mut c, "num").is_none());
+    assert_eq!(names(&mut c), ["7", "bad", "num", "tab"]);
+    assert!(get(&mut c, "num").is_none() && get(&mut c, "tab").is_none());
+    fails(&mut c, "require('tab')", Status::LuaRuntime, "no stored module 'tab'");
     fails(&mut c, "require('bad')", Status::LuaRuntime, "error loading module 'bad' from the database:\n\tbad:1:");
     fails(&mut c, "require('num')", Status::LuaRuntime, "no stored module 'num'");
-    ok(&mut c, "assert(#ext.modules() == 3 and ext.deleteModule('num') == true and ext.modules()[2] == 'bad')");
+    ok(&mut c, "assert(#ext.modules() == 4 and ext.deleteModule('num') == true and ext.modules()[2] == 'bad')");
+    // A system area whose `modules` is not a table holds no modules.
+    let mut s = Store::new();
+    let root = s.system_root();
+    s.set(root, Key::str(b"modules"), Some(Value::Key(Key::str(b"not a table")))).unwrap();
+    s.set(root, Key::str(b"other"), Some(Value::Key(Key::Int(1)))).unwrap();
+    s.commit();
+    let mut d = new();
+    assert_eq!(call(&mut d, 22, &pages_request(&mut s)).0, Status::Ok);
+    assert!(names(&mut d).is_empty() && get(&mut d, "x").is_none());
+    fails(&mut d, "require('x')", Status::LuaRuntime, "no stored module 'x'");
     fails(&mut c, "require(7)", Status::LuaRuntime, "no stored module '7'");
 }
 
@@ -336,6 +349,25 @@ fn bad_globals_and_arguments_are_refused() {
 }
 
 // ---- failing allocations ---------------------------------------------------------------
+
+#[test]
+fn a_small_heap_runs_out_cleanly() {
+    let mut a = Instance::new(64 * 1024, 0, [1, 2]).unwrap();
+    // A module too large to compile in the heap: LUA_MEMORY, nothing stored.
+    let big = format!("return {{ {} }}", (0..20_000).map(|i| format!("'s{i}'")).collect::<Vec<_>>().join(", "));
+    let (s, r) = save(&mut a, "big", &big);
+    assert_eq!(s, Status::LuaMemory, "{r}");
+    assert!(r.contains("not enough memory") && get(&mut a, "big").is_none());
+    // More arguments than the stack can take there: an error, not a trap.
+    let mut most = vec![1 | COMPUTE_ARGS, 0, 0];
+    most.extend_from_slice(&4096u32.to_le_bytes());
+    most.extend(std::iter::repeat_n(&ws(&[b'x'; 8])[..], 4096).flatten());
+    most.extend_from_slice(b"return select('#', ...)");
+    let (s, r) = call(&mut a, 1, &most);
+    assert!(matches!(s, Status::LuaMemory | Status::LuaRuntime) && String::from_utf8_lossy(&r).contains("not enough memory"), "{s:?}");
+    saved(&mut a, "small", "return 'small'");
+    ok(&mut a, "assert(require('small') == 'small')");
+}
 
 #[test]
 fn every_new_op_survives_failed_allocations_atomically() {
