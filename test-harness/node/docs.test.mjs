@@ -199,29 +199,47 @@ function runnable(code) {
   return { source, checks };
 }
 
+// Runs the ```js blocks of `text` as subtests of `t`, in order, on `lua`.
+async function examples(t, text, lua) {
+  let heading = '', n = 0, checked = 0;
+  for (const m of text.matchAll(/^(#+ .*)$|^```(\w*)([^\n]*)\n([\s\S]*?)^```$/gm)) {
+    if (m[1]) {
+      heading = m[1].replace(/^#+ /, '');
+      continue;
+    }
+    const [, , lang, info, code] = m;
+    if (lang != 'js' || /\bnorun\b/.test(info)) continue;
+    n++;
+    const compat = /\bcompat\b/.test(info);
+    await t.test(`example ${n} (${heading})`, { skip: compat && !hasCompat && NO_COMPAT }, async () => {
+      const { source, checks } = runnable(code);
+      const check = (i, actual) => (checked++, assert.deepStrictEqual(actual, checks[i][1], checks[i][0]));
+      await new AsyncFunction('lua', 'CuWASM', 'CuError', 'BatchError', '__check', source)(lua, CuWASM, CuError, glue.BatchError, check);
+    });
+  }
+  t.diagnostic(`${n} examples, ${checked} values checked`);
+  return n;
+}
+
+test('the quick start of README.md runs', async (t) => {
+  const lua = await CuWASM.init({ storage: 'memory', onPrint: () => {} });
+  const log = console.log;
+  console.log = () => {}; // the examples print
+  try {
+    assert.ok((await examples(t, read('README.md'), lua)) >= 4, 'README has no quick start examples');
+  } finally {
+    console.log = log;
+    await lua.close();
+  }
+});
+
 test('the examples of docs/API.md run and give the values their comments say', async (t) => {
   const cwd = process.cwd(), dir = mkdtempSync(join(tmpdir(), 'cu-docs-'));
   process.chdir(dir); // storage 'auto'/'file' examples write here
   const lua = await CuWASM.init({ storage: 'memory', onPrint: () => {} });
-  let heading = '', n = 0, checked = 0;
   try {
-    for (const m of API.matchAll(/^(#+ .*)$|^```(\w*)([^\n]*)\n([\s\S]*?)^```$/gm)) {
-      if (m[1]) {
-        heading = m[1].replace(/^#+ /, '');
-        continue;
-      }
-      const [, , lang, info, code] = m;
-      if (lang != 'js' || /\bnorun\b/.test(info)) continue;
-      n++;
-      const compat = /\bcompat\b/.test(info);
-      await t.test(`example ${n} (${heading})`, { skip: compat && !hasCompat && NO_COMPAT }, async () => {
-        const { source, checks } = runnable(code);
-        const check = (i, actual) => (checked++, assert.deepStrictEqual(actual, checks[i][1], 'docs/API.md: ' + checks[i][0]));
-        await new AsyncFunction('lua', 'CuWASM', 'CuError', 'BatchError', '__check', source)(lua, CuWASM, CuError, glue.BatchError, check);
-      });
-    }
-    assert.ok(n > 40, `only ${n} examples found`);
-    t.diagnostic(`${n} examples, ${checked} values checked`);
+    const n = await examples(t, API, lua);
+    assert.ok(n > 40, `only ${n} examples found in docs/API.md`);
   } finally {
     await lua.close();
     process.chdir(cwd);
