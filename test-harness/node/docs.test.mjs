@@ -164,6 +164,17 @@ test('README keeps the two commands; relative links in README and docs/ lead to 
   assert.deepEqual(broken, [], 'links to missing files');
 });
 
+test('every benchmark is in docs/PERFORMANCE.md "How to re-run"', () => {
+  const rerun = section(read('docs/PERFORMANCE.md'), '## How to re-run');
+  const { scripts } = JSON.parse(read('package.json'));
+  const missing = [
+    ...Object.keys(scripts).filter((k) => /^bench/.test(k) && !rerun.includes('npm run ' + k + '`') && !rerun.includes('npm run ' + k + ' ')).map((k) => 'npm run ' + k),
+    ...readdirSync(join(ROOT, 'bench')).filter((f) => f.endsWith('.mjs') && !rerun.includes('bench/' + f)
+      && !Object.entries(scripts).some(([k, v]) => v.includes('bench/' + f) && rerun.includes('npm run ' + k))).map((f) => 'bench/' + f),
+  ];
+  assert.deepEqual(missing, [], 'benchmarks missing from "How to re-run"');
+});
+
 // The examples of docs/API.md: ```js blocks (not `norun`), run in order as async function
 // bodies with `lua` (one shared instance, storage 'memory'), CuWASM, CuError, BatchError.
 // `import ... from './x.js'` / 'cu-lua...' / 'node:...' lines become dynamic imports. A line
