@@ -153,18 +153,25 @@ test('compat.js: the default export ↔ `cu.x` headings of docs/API.md', { skip:
   same([...members], headings('cu.'), 'members of compat.js\'s default export');
 });
 
-test('README keeps the two commands; relative links in README and docs/ lead to files', () => {
+test('README keeps the two commands; relative links in README and docs/ lead to files and headings', () => {
   const readme = read('README.md');
   const two = section(readme, readme.split('\n').find((l) => /^## The two commands/.test(l)));
   assert.ok(two.includes('```sh\nbash .ci/setup && npm run build && npm run serve\n```'), 'README: the build-and-serve command');
   assert.ok(two.includes('```sh\nbash .ci/run\n```'), 'README: the test command');
+  // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+  const slug = (h) => h.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  const anchors = (file) => new Set(all(/^#+ (.*)$/gm, read(file).replace(/^```[\s\S]*?^```$/gm, '')).map(slug));
   const broken = [];
   for (const file of ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => 'docs/' + f)]) {
     const dir = file.includes('/') ? 'docs' : '.';
-    for (const [, target] of read(file).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g))
-      if (!/^[a-z]+:/.test(target) && !existsSync(join(ROOT, dir, target))) broken.push(`${file} → ${target}`);
+    for (const [, target, anchor] of read(file).matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue;
+      const to = target ? join(dir, target) : file;
+      if (!existsSync(join(ROOT, to))) broken.push(`${file} → ${target}`);
+      else if (anchor && to.endsWith('.md') && !anchors(to).has(anchor)) broken.push(`${file} → ${target}#${anchor}`);
+    }
   }
-  assert.deepEqual(broken, [], 'links to missing files');
+  assert.deepEqual(broken, [], 'links to missing files or headings');
 });
 
 test('every benchmark is in docs/PERFORMANCE.md "How to re-run"', () => {
