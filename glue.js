@@ -1,5 +1,5 @@
 // glue.js: Cu's JS side (browsers, Node): loads dist/cu.wasm, runs Lua through its I/O
-// buffer, decodes replies (docs/ARCHITECTURE.md). const lua = await CuWASM.init()
+// buffer, decodes replies (docs/ARCHITECTURE.md). const lua = await CuWASM.init(); the API: docs/API.md
 
 const BUF = 65536; // the module's I/O buffer size
 const OPAQUE = { 2: 'lightuserdata', 5: 'table', 6: 'function', 7: 'userdata', 8: 'thread' };
@@ -30,6 +30,7 @@ const SUGGESTIONS = {
   STORAGE_UNAVAILABLE: 'Close what holds the storage, or use storage \'memory\'.',
   BATCH_FAILED: 'See failures.',
   UNSUPPORTED_ENGINE: 'Use Chrome 95, Firefox 100, Safari 15.2 or later (WebAssembly exception handling).',
+  ABORTED: 'The call was undone.',
 };
 const CODES = Object.keys(SUGGESTIONS);
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -37,7 +38,7 @@ const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 const modules = new Map(); // URL → Promise<WebAssembly.Module>
 
-// Every failure: a stable code, details, a suggestion (README).
+// Every failure: a stable code, details, a suggestion.
 export class CuError extends Error {
   constructor(code, message, details) {
     super(message);
@@ -185,7 +186,7 @@ function bytesOf(bytes) {
 const isObject = (v) => v !== null && typeof v === 'object';
 const codecFlags = (o) => (o.keepDebugInfo ? 1 : 0) | (o.compress === false ? 2 : 0);
 
-// The `compression` option (README): false/'off', true, a level, or { level, threshold,
+// The `compression` option: false/'off', true, a level, or { level, threshold,
 // enabled } → the SET_COMPRESSION request: u8 level (0 off, 1 fast, 2 default, 3 best),
 // u32 threshold.
 const LEVELS = ['off', 'fast', 'default', 'best'];
@@ -346,7 +347,7 @@ function decode(bytes) {
   return values;
 }
 
-// A Lua state in its own WebAssembly instance. Values from Lua: README.
+// A Lua state in its own WebAssembly instance.
 export class CuWASM {
   #x = {}; // the exports, wrapped: an exception marks the instance dead
   #memory;
@@ -362,7 +363,7 @@ export class CuWASM {
   // Warnings of init (CuError objects), e.g. storage 'auto' fell back to memory.
   warnings = [];
 
-  // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage, onWarning (README).
+  // Options: heapSize, instructionLimit, onPrint(text, stream), wasm, storage, onWarning.
   static async init(options = {}) {
     if (!isObject(options)) throw bad('options must be an object');
     const {
@@ -373,6 +374,7 @@ export class CuWASM {
     if (!(Number.isInteger(heapSize) && heapSize > 0 && heapSize < 2 ** 32)) throw bad('bad heapSize');
     if (!(instructionLimit >= 0) || typeof instructionLimit != 'number') throw bad('bad instructionLimit');
     if (typeof onPrint != 'function') throw bad('bad onPrint');
+    if (durability != 'strict' && durability != 'relaxed') throw bad('bad durability');
     const packing = options.compression == null ? null : compression(options.compression);
     if (typeof onWarning != 'function') throw bad('bad onWarning');
     if (!supported()) throw new CuError('UNSUPPORTED_ENGINE', 'this engine has no WebAssembly exception handling (try/catch), which cu.wasm needs');
@@ -494,7 +496,7 @@ export class CuWASM {
   }
 
   // The report on the tables in `table` (Memory by default), the heaps and compression
-  // (README: Statistics).
+  //.
   async stats(table = []) {
     const s = first(await this.#ask(29, () => wt(table)));
     s.tables = Array.isArray(s.tables) ? s.tables : [];
@@ -511,7 +513,7 @@ export class CuWASM {
     await this.#enqueue(4);
   }
 
-  // Globals, and modules for require (README).
+  // Globals, and modules for require.
   async setGlobal(name, value) {
     await this.#enqueue(30, named(0, name, bytes(() => put(value))));
   }
@@ -533,7 +535,7 @@ export class CuWASM {
     return first(await this.#enqueue(34, named(0, name, [])));
   }
 
-  // External tables, batches, indices, queries (README).
+  // External tables, batches, indices, queries.
   async getValue(table, key) {
     return first(await this.#ask(9, () => wt(table, key)));
   }
@@ -625,7 +627,7 @@ export class CuWASM {
     return query.explain ? v[0] : query.count ? v[1] : Object.defineProperty(rows(v, 2, (key, value) => ({ key, value }), 2), 'cursor', { value: v[1] });
   }
 
-  // Schemas and migrations (README).
+  // Schemas and migrations.
   async defineSchema(table, schema) {
     ok(isObject(schema), 'schema');
     await this.#ask(23, () => (wt(table), put(schema)));

@@ -94,7 +94,7 @@ test('bad init options reject with BAD_ARGUMENT', async () => {
     'nope', null, 42,
     { heapSize: -1 }, { heapSize: 1.5 }, { heapSize: '1MB' }, { heapSize: 2 ** 32 },
     { instructionLimit: -5 }, { instructionLimit: NaN }, { instructionLimit: '10' },
-    { onPrint: 'console' }, { wasm: 42 }, { wasm: {} },
+    { onPrint: 'console' }, { wasm: 42 }, { wasm: {} }, { durability: 'eventual' }, { durability: true },
     { storage: 'opfs' }, { storage: null }, // (no IndexedDB in Node: STORAGE_UNAVAILABLE, storage.test.mjs)
   ];
   for (const options of bad) {

@@ -158,6 +158,7 @@ test('abort: an aborted signal mid-batch rolls it back and rejects with ABORTED'
   const e = await rejectsWith(l.batchTableOperations(ops, { chunkSize: 500, signal: ac.signal, onProgress: (p) => (progress.push(p.done), p.done == 1500 && ac.abort()) }), 'ABORTED');
   assert.ok(e.suggestion !== undefined);
   assert.deepEqual(progress, [500, 1000, 1500]);
+  assert.equal(e.suggestion, 'The call was undone.');
   assert.equal(await l.count('ab'), 1);
   assert.equal(await l.getValue('ab', 0), undefined);
   assert.deepEqual(await l.takeChanges(), []);
