@@ -102,11 +102,11 @@ export function clearIo() {
   ioChanged = true;
 }
 
-// Every change is saved before its call resolves; saveState waits for that. Resolves to
-// true, or false when the storage failed (the error is in lastError, as Cu 2.x logged it).
-export async function saveState() {
+// true when `step` (a call of the instance) succeeds, else false with the error in
+// lastError, as Cu 2.x logged it.
+async function settle(step) {
   try {
-    await loaded().saveState();
+    await step(loaded());
     return true;
   } catch (e) {
     compat.lastError = e;
@@ -114,16 +114,11 @@ export async function saveState() {
   }
 }
 
-// Reads the stored state again (another tab may have written); true, or false on failure.
-export async function loadState() {
-  try {
-    await loaded().loadState();
-    return true;
-  } catch (e) {
-    compat.lastError = e;
-    return false;
-  }
-}
+// Every change is saved before its call resolves; saveState waits for that.
+export const saveState = () => settle((vm) => vm.saveState());
+
+// Reads the stored state again (another tab may have written).
+export const loadState = () => settle((vm) => vm.loadState());
 
 // The Lua heap as of the last call: { total, used, free } in bytes.
 export function getMemoryStats() {

@@ -26,6 +26,7 @@
 // nothing else in the module refers to a moved byte.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { leb } from './leb128.mjs';
 
 // Opcodes after which the instruction that follows a call_indirect may belong to another
 // try (or none): else, try, catch, end, delegate, catch_all. (`end` of a plain block inside
@@ -100,17 +101,6 @@ function scan(buf) {
   }
   return { code, bodies };
 }
-
-const leb = (n) => {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return Buffer.from(out);
-};
 
 /** `buf` with the nops in, and how many were added. */
 export function pad(buf) {

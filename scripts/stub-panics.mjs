@@ -18,6 +18,7 @@
 // them is ever read; zeroed, wasm-opt's memory packing drops them from the data segments
 // (measured: 284 locations and 33 paths, -5,408 bytes raw, -1,405 gzip).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { leb } from './leb128.mjs';
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -49,16 +50,6 @@ const u32 = () => {
     shift += 7;
   } while (b & 0x80);
   return r >>> 0;
-};
-const leb = (n) => {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
 };
 const name = () => {
   const n = u32();

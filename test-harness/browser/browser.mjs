@@ -14,6 +14,18 @@ export const ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
+/** The page side of the suites' `cu(body, arg)`: pass it to page.evaluate (or an engine's
+ * eval) with `[body, arg]`. Runs `body` (an async function body given `CuWASM`, `CuError`
+ * and `arg`) with /glue.js; a rejection comes back as `{ error: code or name, message }`. */
+export const RUN_IN_PAGE = async ([body, arg]) => {
+  const { CuWASM, CuError } = await import('/glue.js');
+  try {
+    return await new Function('CuWASM', 'CuError', 'arg', `return (async () => { ${body} })()`)(CuWASM, CuError, arg);
+  } catch (e) {
+    return { error: e.code || e.name, message: e.message };
+  }
+};
+
 /** Starts scripts/serve.mjs; resolves to `{ server, url }`. */
 export async function startServer() {
   if (!existsSync(CHROMIUM)) {

@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENGINES, open, visit, within } from './engines.mjs';
-import { SHOTS, startServer } from './browser.mjs';
+import { RUN_IN_PAGE, SHOTS, startServer } from './browser.mjs';
 
 // Firefox's storage limit for this suite's profile (KiB; the quota test fills it).
 const FIREFOX_LIMIT_KIB = 8192;
@@ -25,18 +25,7 @@ after(() => server?.kill());
 // Runs `body` (an async function body given `CuWASM`, `CuError` and `arg`) in the page;
 // a CuError (or any error) comes back as { error: code or name, message }.
 const cu = (b, body, arg, ms) =>
-  b.eval(
-    async ([body, arg]) => {
-      const { CuWASM, CuError } = await import('/glue.js');
-      try {
-        return await new Function('CuWASM', 'CuError', 'arg', `return (async () => { ${body} })()`)(CuWASM, CuError, arg);
-      } catch (e) {
-        return { error: e.code || e.name, message: e.message };
-      }
-    },
-    [body, arg],
-    ms,
-  );
+  b.eval(RUN_IN_PAGE, [body, arg], ms);
 
 // A receiver on 127.0.0.1 for pages that post their results (restart.html): `next()`
 // resolves to the next body posted, parsed.

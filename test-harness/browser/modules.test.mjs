@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from './engines.mjs';
-import { startServer } from './browser.mjs';
+import { RUN_IN_PAGE, startServer } from './browser.mjs';
 
 let server, url, b, profile;
 
@@ -28,17 +28,7 @@ after(async () => {
 // Runs `body` (an async function body given `CuWASM` and `arg`) in the page; a CuError
 // comes back as { error: code, message }.
 const cu = (body, arg) =>
-  b.eval(
-    async ([body, arg]) => {
-      const { CuWASM } = await import('/glue.js');
-      try {
-        return await new Function('CuWASM', 'arg', `return (async () => { ${body} })()`)(CuWASM, arg);
-      } catch (e) {
-        return { error: e.code || e.name, message: e.message };
-      }
-    },
-    [body, arg],
-  );
+  b.eval(RUN_IN_PAGE, [body, arg]);
 
 test('chromium: a stored module survives a reload (IndexedDB) and require loads it', async () => {
   const saved = await cu(`

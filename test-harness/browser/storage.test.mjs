@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, startServer } from './browser.mjs';
+import { ARGS, CHROMIUM, RUN_IN_PAGE, startServer } from './browser.mjs';
 
 
 let server, url;
@@ -48,17 +48,7 @@ async function launch(profile) {
 // Runs `body` (a function's source, given `CuWASM` and `arg`) in the page; CuError
 // rejections come back as { error: code }.
 const inPage = (page, body, arg) =>
-  page.evaluate(
-    async ([body, arg]) => {
-      const { CuWASM } = await import('/glue.js');
-      try {
-        return await new Function('CuWASM', 'arg', `return (async () => { ${body} })()`)(CuWASM, arg);
-      } catch (e) {
-        return { error: e.code || e.name, message: e.message };
-      }
-    },
-    [body, arg],
-  );
+  page.evaluate(RUN_IN_PAGE, [body, arg]);
 
 test('idb.js: a connection the browser closed (site data cleared) reopens at the next commit', async () => {
   const { context, page } = await launch(newProfile());
