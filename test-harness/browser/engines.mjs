@@ -1,5 +1,6 @@
 // engines.mjs: one small adapter over three browser engines and their drivers, so a suite
-// is written once (README, "Browsers"): Chromium (Debian's, playwright-core),
+// is written once (README, "Browsers"): Chromium (Debian's, playwright-core, through
+// browser.mjs's launchChromium),
 // Firefox ESR (Debian's, puppeteer-core over WebDriver BiDi) and WebKitGTK (Debian's
 // MiniBrowser under WebKitWebDriver and xvfb-run, selenium-webdriver).
 //   const b = await open('firefox', { profile });  // profile: a directory kept by the caller
@@ -9,10 +10,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { Builder } from 'selenium-webdriver';
-import { ARGS, CHROMIUM } from './browser.mjs';
+import { CHROMIUM, closeContext, launchChromium } from './browser.mjs';
 
 export const ENGINES = ['chromium', 'firefox', 'webkit'];
 const FIREFOX = '/usr/bin/firefox-esr';
@@ -74,7 +74,7 @@ export async function open(engine, { profile, prefs = {}, timeout = 60000 } = {}
 }
 
 async function openChromium(profile, prefs, timeout) {
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: LAUNCH_MS });
+  const context = await launchChromium(profile, { timeout: LAUNCH_MS });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(timeout);
   return {
@@ -84,7 +84,7 @@ async function openChromium(profile, prefs, timeout) {
     reload: () => page.reload(),
     screenshot: (path) => page.screenshot({ path, fullPage: true }),
     eval: (source, arg) => page.evaluate(([s, a]) => (0, eval)(s)(a), [source, arg]),
-    close: () => context.close(),
+    close: () => closeContext(context),
   };
 }
 

@@ -6,6 +6,8 @@
 // database, QuotaExceededError where the quota can be lowered) and two instances sharing
 // one database.
 // Chromium-only tests (CDP: site data cleared, SIGKILL crashes, real tabs): storage.test.mjs.
+// CU_ENGINES=chromium,firefox (a comma-separated subset) runs only those engines; all three
+// by default.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +19,9 @@ import { RUN_IN_PAGE, SHOTS, startServer } from './browser.mjs';
 
 // Firefox's storage limit for this suite's profile (KiB; the quota test fills it).
 const FIREFOX_LIMIT_KIB = 8192;
+
+const CHOSEN = process.env.CU_ENGINES ? process.env.CU_ENGINES.split(',').map((e) => e.trim()).filter(Boolean) : ENGINES;
+for (const e of CHOSEN) if (!ENGINES.includes(e)) throw new Error(`CU_ENGINES: unknown engine ${e} (one of ${ENGINES.join(', ')})`);
 
 let server, url;
 before(async () => ({ server, url } = await startServer()));
@@ -43,7 +48,7 @@ async function receiver() {
   return { port: server.address().port, next: () => new Promise((r) => waiting.push(r)), close: () => server.close() };
 }
 
-for (const engine of ENGINES) {
+for (const engine of CHOSEN) {
   describe(engine, () => {
     let b, profile;
     const prefs = { 'dom.quotaManager.temporaryStorage.fixedLimit': FIREFOX_LIMIT_KIB };

@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, SHOTS, startServer } from './browser.mjs';
+import { SHOTS, closeContext, closePage, launchChromium, startServer } from './browser.mjs';
 
 let server, context, page, url, profile;
 const pageErrors = [];
@@ -20,9 +19,7 @@ const pageErrors = [];
 before(async () => {
   ({ server, url } = await startServer());
   profile = mkdtempSync(join(tmpdir(), 'cu-playground-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 },
-  });
+  context = await launchChromium(profile, { viewport: { width: 1280, height: 900 } });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30000);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -37,7 +34,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
+  if (context) await closeContext(context);
   if (server && server.exitCode === null) server.kill();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
@@ -373,6 +370,6 @@ test('without IndexedDB: a memory store, said in the status line and the output;
   await other.click('#run');
   await other.waitForFunction(() => document.getElementById('status').textContent === 'done');
   assert.doesNotMatch(await other.textContent('#output'), /kept in memory/);
-  await other.close();
+  await closePage(other);
   assert.deepEqual(errors, []);
 });

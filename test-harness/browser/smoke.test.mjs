@@ -9,8 +9,7 @@ import { get } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, SHOTS, startServer } from './browser.mjs';
+import { SHOTS, closeContext, launchChromium, startServer } from './browser.mjs';
 
 
 let server, context, page, url, profile;
@@ -19,11 +18,7 @@ const pageErrors = [];
 before(async () => {
   ({ server, url } = await startServer());
   profile = mkdtempSync(join(tmpdir(), 'cu-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-  });
+  context = await launchChromium(profile);
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
@@ -35,7 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
+  if (context) await closeContext(context);
   if (server && server.exitCode === null) server.kill();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, RUN_IN_PAGE, startServer } from './browser.mjs';
+import { ARGS, CHROMIUM, RUN_IN_PAGE, closeContext, coverContext, flushCoverage, launchChromium, startServer } from './browser.mjs';
 
 
 let server, url;
@@ -34,7 +34,7 @@ function newProfile() {
 
 /** A persistent context on `profile` and its page at the server's root. */
 async function launch(profile) {
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await launchChromium(profile);
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
@@ -73,7 +73,7 @@ test('idb.js: a connection the browser closed (site data cleared) reopens at the
     assert.ok(r.keys.includes('c'), JSON.stringify(r));
     assert.ok(!r.keys.includes('a'), 'cleared');
   } finally {
-    await context.close();
+    await closeContext(context);
   }
 });
 
@@ -117,11 +117,13 @@ async function spawnBrowser(profile) {
     });
     const browser = await chromium.connectOverCDP(ws);
     const context = browser.contexts()[0];
+    await coverContext(context); // coverage (CU_BROWSER_COVERAGE) is lost when it is killed
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(url);
     // Shuts the browser down as a user would (Browser.close), then waits for its processes.
     const close = async () => {
       const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
+      await flushCoverage(context);
       await (await browser.newBrowserCDPSession()).send('Browser.close').catch(() => {});
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
       await kill();
@@ -232,6 +234,6 @@ test('two tabs on one database: each sees the other\'s commits, and no update is
     assert.equal(await inPage(second, `return window.lua.compute('return Memory.n');`), 30);
     assert.deepEqual(pageErrors, []);
   } finally {
-    await context.close();
+    await closeContext(context);
   }
 });

@@ -10,8 +10,7 @@ import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { ARGS, CHROMIUM, ROOT } from './browser.mjs';
+import { CHROMIUM, ROOT, closeContext, launchChromium } from './browser.mjs';
 import { createStaticServer } from '../../scripts/serve.mjs';
 
 // The page keeps workers by number; inWorker(n, fn, arg) runs `fn(cu, arg)` in worker n,
@@ -67,7 +66,7 @@ before(async () => {
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   url = `http://127.0.0.1:${server.address().port}/__worker__/`;
   profile = mkdtempSync(join(tmpdir(), 'cu-chromium-worker-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  context = await launchChromium(profile);
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => problems.push(String(e)));
   page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()} for ${r.url()}`));
@@ -76,7 +75,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
+  if (context) await closeContext(context);
   server?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
