@@ -4,7 +4,8 @@
 // marks the line; the editor (line numbers, Tab, Ctrl+Enter); the table browser (tree,
 // records, indices, query rows and plan); the stored functions; the statistics; a reload
 // keeps Memory (the counter goes on); the reset; a 375px wide screen; a page without
-// IndexedDB (a memory store, said so). Screenshots go to
+// IndexedDB (a memory store, said so); a shown table replaced by a value; cu.wasm failing to
+// load; localStorage refused. Screenshots go to
 // screenshots/playground-*.png. The same page in Firefox and WebKit: engines.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -370,6 +371,46 @@ test('without IndexedDB: a memory store, said in the status line and the output;
   await other.click('#run');
   await other.waitForFunction(() => document.getElementById('status').textContent === 'done');
   assert.doesNotMatch(await other.textContent('#output'), /kept in memory/);
+  await closePage(other);
+  assert.deepEqual(errors, []);
+});
+
+test('a table shown in the table browser that a run replaces by a value: its view closes', async () => {
+  const node = `${byTest('table-node')}[data-path="Memory.gone"]`;
+  await runCode('Memory.gone = { a = 1, b = 2 } return true');
+  await page.click(node);
+  await page.waitForFunction(() => /Memory\.gone: 2 records/.test(document.querySelector('[data-testid="table-title"]').textContent));
+  assert.equal(await page.isVisible('#table-view'), true);
+  assert.match(await runCode('Memory.gone = 5 return Memory.gone'), /→ 5/);
+  await page.waitForSelector('#table-view', { state: 'hidden' });
+  await page.waitForSelector(node, { state: 'detached' });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the engine fails to load (cu.wasm answers 404): the status says so, storage none, the error shown', async () => {
+  const other = await context.newPage();
+  await other.route('**/dist/cu.wasm', (r) => r.fulfill({ status: 404, contentType: 'text/plain', body: 'not here' }));
+  await other.goto(url);
+  await other.waitForFunction(() => document.getElementById('status').textContent === 'failed to load');
+  assert.equal(await other.textContent(byTest('storage-kind')), 'storage: none');
+  assert.match(await other.textContent(byTest('error')), /404/);
+  await closePage(other);
+});
+
+test('localStorage refused (it throws, as with some privacy settings): the welcome code, and runs go on without a draft', async () => {
+  const other = await context.newPage();
+  const errors = [];
+  other.on('pageerror', (e) => errors.push(String(e)));
+  await other.addInitScript(() => Object.defineProperty(window, 'localStorage', {
+    get() { throw new DOMException('The operation is insecure.', 'SecurityError'); },
+  }));
+  await other.goto(url);
+  await other.waitForFunction(() => document.getElementById('status').textContent === 'ready');
+  assert.match(await other.inputValue('#code'), /^-- Welcome to Cu/);
+  await other.fill('#code', 'return 6 * 7');
+  await other.click('#run');
+  await other.waitForFunction(() => document.getElementById('status').textContent === 'done');
+  assert.match(await other.textContent('#output'), /→ 42/);
   await closePage(other);
   assert.deepEqual(errors, []);
 });

@@ -1,6 +1,8 @@
 // storage.test.mjs: what only Chromium lets a test do to storage 'indexeddb' (idb.js):
 // site data cleared under an open connection (CDP), the browser killed during a 10,000-op
-// batch (all of it or none is kept), two real tabs on one database. Headless Chromium
+// batch (all of it or none is kept), two real tabs on one database; and a commit that throws
+// while it is built (its transaction aborted), idb.js's one path engines.test.mjs and the
+// rest leave (docs/COVERAGE.md). Headless Chromium
 // (Debian's, playwright-core, persistent profiles), scripts/serve.mjs on 127.0.0.1. The
 // suite of all three engines: engines.test.mjs.
 import { test, before, after } from 'node:test';
@@ -72,6 +74,31 @@ test('idb.js: a connection the browser closed (site data cleared) reopens at the
     console.log('# after clearing site data: first commit', r.first, '; keys', r.keys.join());
     assert.ok(r.keys.includes('c'), JSON.stringify(r));
     assert.ok(!r.keys.includes('a'), 'cleared');
+  } finally {
+    await closeContext(context);
+  }
+});
+
+test('idb.js: a commit that fails while its bundles are built (a key that is no string) aborts its transaction: nothing of it is kept, the store goes on', async () => {
+  const { context, page } = await launch(newProfile());
+  try {
+    // A Symbol key throws as its bundle is worked out, after the commit's first put went
+    // into the transaction: the transaction is aborted and the error is the commit's.
+    const r = await page.evaluate(async () => {
+      const { indexedDBStore } = await import('/idb.js');
+      const s = await indexedDBStore('bad-key');
+      await s.commit([['a', new Uint8Array([1])]], []);
+      const failed = await s.commit([['b', new Uint8Array([2])], [Symbol('k'), new Uint8Array([3])]], []).then(() => 'resolved', (e) => e.name);
+      const after = { version: await s.version(), keys: [...s.records.keys()].sort() };
+      await s.commit([['c', new Uint8Array([4])]], []);
+      await s.close();
+      const again = await indexedDBStore('bad-key');
+      const r = { failed, after, reopened: { version: await again.version(), keys: [...again.records.keys()].sort() } };
+      await again.close();
+      return r;
+    });
+    assert.deepEqual(r, { failed: 'TypeError', after: { version: 1, keys: ['a'] }, reopened: { version: 2, keys: ['a', 'c'] } });
+    assert.deepEqual(pageErrors, []);
   } finally {
     await closeContext(context);
   }
