@@ -495,8 +495,7 @@ export class CuWASM {
     await this.#enqueue(8, named(codecFlags(options), table, named(0, name, encoder.encode(code)).subarray(1)), '=' + table + '.' + name);
   }
 
-  // The report on the tables in `table` (Memory by default), the heaps and compression
-  //.
+  // The report on the tables in `table` (Memory by default), the heaps and compression.
   async stats(table = []) {
     const s = first(await this.#ask(29, () => wt(table)));
     s.tables = Array.isArray(s.tables) ? s.tables : [];
