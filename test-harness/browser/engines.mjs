@@ -1,8 +1,7 @@
 // engines.mjs: one small adapter over three browser engines and their drivers, so a suite
-// is written once (README, "Browsers"): Chromium (Debian's, playwright-core, through
-// browser.mjs's launchChromium),
-// Firefox ESR (Debian's, puppeteer-core over WebDriver BiDi) and WebKitGTK (Debian's
-// MiniBrowser under WebKitWebDriver and xvfb-run, selenium-webdriver).
+// is written once (README, "Browsers"): Chromium (Debian's, playwright-core, started by
+// browser.mjs's launchChromium), Firefox ESR (Debian's, puppeteer-core over WebDriver BiDi)
+// and WebKitGTK (Debian's MiniBrowser under WebKitWebDriver and xvfb-run, selenium-webdriver).
 //   const b = await open('firefox', { profile });  // profile: a directory kept by the caller
 //   await b.goto(url); await b.eval((arg) => ..., arg); await b.reload(); await b.screenshot(png);
 //   await b.close();
