@@ -20,7 +20,8 @@ const notLoaded = () => new CuError('NOT_INITIALIZED', 'WASM not loaded. Call lo
 export async function load(options = {}) {
   if (lua) return true;
   if (loading) return loading;
-  const { wasmPath, memorySize, autoRestore = true, validation, compression, ...rest } = options ?? {};
+  if (options === null || typeof options != 'object') throw new CuError('BAD_ARGUMENT', 'options must be an object');
+  const { wasmPath, memorySize, autoRestore = true, validation, compression, ...rest } = options;
   if (autoRestore !== true) {
     throw new CuError('BAD_ARGUMENT', 'autoRestore: false is not supported: Cu restores the stored state at load; pass storage: \'memory\' for an empty instance that saves nothing');
   }
@@ -33,7 +34,10 @@ export async function load(options = {}) {
       const made = await CuWASM.init(init);
       heap = init.heapSize ?? 524288;
       // _io exists from the start, as Cu 2.x's _io external table did.
-      await made.setGlobal('_io', {});
+      await made.setGlobal('_io', {}).catch((e) => {
+        made.close();
+        throw e;
+      });
       lua = made;
       await sample();
       return true;

@@ -322,6 +322,7 @@ test('LuaWASM.init, named exports, loadState, errors before load and bad options
   assert.throws(() => cu.getMemoryStats(), (e) => e.code == 'NOT_INITIALIZED');
   n++;
   await assert.rejects(named.load({ ...opts(), autoRestore: false }), (e) => e.code == 'BAD_ARGUMENT');
+  await assert.rejects(named.load('cu.wasm'), (e) => e.code == 'BAD_ARGUMENT');
   await assert.rejects(named.load({ ...opts(), memorySize: -1 }), (e) => e.code == 'BAD_ARGUMENT');
   const api = await named.LuaWASM.init({ ...opts(), memorySize: 1 << 20, compression: false });
   assert.equal(api, cu);
