@@ -175,76 +175,76 @@ export function startPlayground({ CuWASM }) {
     versionEl.textContent = await lua.compute('return _VERSION');
   }
 
-  async function run() {
+  // One run or reset at a time: both buttons off and `label` in the status line while
+  // `work` runs (output and error mark cleared first); `work` resolves to the status to show
+  // after, once the storage view is refreshed.
+  async function exclusive(label, work) {
     if (busy) return;
     busy = true;
     runButton.disabled = resetButton.disabled = true;
-    setStatus('running…');
+    setStatus(label);
     clearOutput();
-    runInfo.textContent = '';
     editor.clearError();
-    let failed = false;
-    try {
-      if (!lua) await start();
-      const began = performance.now();
-      const values = await lua.computeAll(editor.value, { chunkName: CHUNK_NAME });
-      const ms = performance.now() - began;
-      if (values.length) line('→ ' + values.map((v) => formatValue(v)).join(', '), 'result', 'result');
-      runInfo.textContent = `ran in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
-    } catch (e) {
-      failed = true;
-      const lineNumber = showError(e);
-      if (lineNumber != null) editor.markError(lineNumber);
-      if (lua && e?.code === 'INSTANCE_DEAD') {
-        const dead = lua;
-        lua = null; // a new instance at the next run
-        try {
-          await dead.close();
-        } catch {} // it is gone either way
-      }
-    }
+    const after = await work();
     await view.refresh();
-    setStatus(failed ? 'error' : 'done');
+    setStatus(after);
     busy = false;
     runButton.disabled = resetButton.disabled = false;
   }
 
+  const run = () =>
+    exclusive('running…', async () => {
+      runInfo.textContent = '';
+      try {
+        if (!lua) await start();
+        const began = performance.now();
+        const values = await lua.computeAll(editor.value, { chunkName: CHUNK_NAME });
+        const ms = performance.now() - began;
+        if (values.length) line('→ ' + values.map((v) => formatValue(v)).join(', '), 'result', 'result');
+        runInfo.textContent = `ran in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+        return 'done';
+      } catch (e) {
+        const lineNumber = showError(e);
+        if (lineNumber != null) editor.markError(lineNumber);
+        if (lua && e?.code === 'INSTANCE_DEAD') {
+          const dead = lua;
+          lua = null; // a new instance at the next run
+          try {
+            await dead.close();
+          } catch {} // it is gone either way
+        }
+        return 'error';
+      }
+    });
+
   // Deletes everything: the IndexedDB database itself (schemas and indices go with it), or in
   // a memory store every key of Memory.
-  async function reset() {
-    if (busy) return;
-    busy = true;
-    runButton.disabled = resetButton.disabled = true;
-    setStatus('resetting…');
-    clearOutput();
-    editor.clearError();
-    let failed = false;
-    try {
-      if (lua && storageKind === 'memory') {
-        const keys = await lua.keys([]);
-        await lua.batchTableOperations(keys.map((key) => ({ type: 'delete', table: [], key })));
-      } else {
-        await lua?.close();
-        lua = null;
-        await new Promise((resolve, reject) => {
-          const request = indexedDB.deleteDatabase('cu:' + DATABASE);
-          request.onsuccess = () => resolve();
-          request.onerror = () => reject(request.error);
-          request.onblocked = () => line('Waiting for other tabs of the playground to let go of the database…', 'warning');
-        });
-        await start();
+  const reset = () =>
+    exclusive('resetting…', async () => {
+      let after = 'ready';
+      try {
+        if (lua && storageKind === 'memory') {
+          const keys = await lua.keys([]);
+          await lua.batchTableOperations(keys.map((key) => ({ type: 'delete', table: [], key })));
+        } else {
+          await lua?.close();
+          lua = null;
+          await new Promise((resolve, reject) => {
+            const request = indexedDB.deleteDatabase('cu:' + DATABASE);
+            request.onsuccess = () => resolve();
+            request.onerror = () => reject(request.error);
+            request.onblocked = () => line('Waiting for other tabs of the playground to let go of the database…', 'warning');
+          });
+          await start();
+        }
+        line('The database was reset: Memory is empty.', 'result', 'reset-done');
+      } catch (e) {
+        after = 'error';
+        showError(e);
       }
-      line('The database was reset: Memory is empty.', 'result', 'reset-done');
-    } catch (e) {
-      failed = true;
-      showError(e);
-    }
-    view.forget();
-    await view.refresh();
-    setStatus(failed ? 'error' : 'ready');
-    busy = false;
-    runButton.disabled = resetButton.disabled = false;
-  }
+      view.forget();
+      return after;
+    });
 
   const editor = createEditor({
     textarea: $('code'),
