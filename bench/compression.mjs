@@ -19,6 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { CuWASM } from '../glue.js';
+import { moduleMs, timedInit } from './timed.mjs';
 import { storeWith } from '../test-harness/node/helpers.mjs';
 
 const args = process.argv.slice(2);
@@ -70,17 +71,8 @@ end`;
 
 // ---------------------------------------------------------------- the runs
 
-// An instance whose cu_call is timed per op (the TAKE_PAGES op makes the pages).
-const moduleMs = {};
-async function cu(options) {
-  const original = WebAssembly.instantiate;
-  WebAssembly.instantiate = async (...a) => {
-    const res = await original.apply(WebAssembly, a), x = (res.instance ?? res).exports;
-    const exports = { ...x, cu_call(op) { const t = performance.now(); try { return x.cu_call(op); } finally { moduleMs[op] = (moduleMs[op] || 0) + performance.now() - t; } } };
-    return { exports };
-  };
-  try { return await CuWASM.init({ heapSize: 1 << 20, ...options }); } finally { WebAssembly.instantiate = original; }
-}
+// An instance whose cu_call is timed per op (the TAKE_PAGES op makes the pages): bench/timed.mjs.
+const cu = (options) => timedInit({ heapSize: 1 << 20, ...options });
 
 const ops = users.map((value, i) => ({ type: 'set', table: 'users', key: 'u' + i, value }));
 const rows = [];

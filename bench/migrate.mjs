@@ -11,6 +11,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { CuWASM } from '../glue.js';
+import { moduleMs, timedInit } from './timed.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, d) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
@@ -38,17 +39,8 @@ const MIGRATION = {
   schema: V2,
 };
 
-// An instance whose cu_call is timed per op (moduleMs[op]).
-const moduleMs = {};
-async function cu(storage) {
-  const original = WebAssembly.instantiate;
-  WebAssembly.instantiate = async (...a) => {
-    const res = await original.apply(WebAssembly, a), x = (res.instance ?? res).exports;
-    const exports = { ...x, cu_call(op) { const t = performance.now(); try { return x.cu_call(op); } finally { moduleMs[op] = (moduleMs[op] || 0) + performance.now() - t; } } };
-    return { exports };
-  };
-  try { return await CuWASM.init({ storage }); } finally { WebAssembly.instantiate = original; }
-}
+// An instance whose cu_call is timed per op (moduleMs[op]): bench/timed.mjs.
+const cu = (storage) => timedInit({ storage });
 
 // The database with N records and the v1 schema, as storage records (built once).
 const seed = new Map();

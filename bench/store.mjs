@@ -21,7 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadavg } from 'node:os';
 import loki from 'lokijs';
-import { CuWASM } from '../glue.js';
+import { memory, moduleMs, timedInit } from './timed.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, d) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
@@ -33,19 +33,8 @@ const CITIES = ['Paris', 'Berlin', 'Rome', 'Oslo', 'Lisbon', 'Vienna', 'Prague',
 const rec = (i) => ({ name: 'user' + i, age: 18 + ((i * 7919) % 60), city: CITIES[i % 8] });
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-// A Cu instance whose cu_call is timed per op: moduleMs[op] accumulates.
-const moduleMs = {};
-let memory;
-async function cu() {
-  const original = WebAssembly.instantiate;
-  WebAssembly.instantiate = async (...a) => {
-    const res = await original.apply(WebAssembly, a), x = (res.instance ?? res).exports;
-    memory = x.memory;
-    const exports = { ...x, cu_call(op) { const t = performance.now(); try { return x.cu_call(op); } finally { moduleMs[op] = (moduleMs[op] || 0) + performance.now() - t; } } };
-    return { exports };
-  };
-  try { return await CuWASM.init({ heapSize: 1 << 20, storage: 'memory' }); } finally { WebAssembly.instantiate = original; }
-}
+// A Cu instance whose cu_call is timed per op: moduleMs[op] accumulates (bench/timed.mjs).
+const cu = () => timedInit({ heapSize: 1 << 20, storage: 'memory' });
 // Times fn (end to end) and the module's share for op; returns [ms, moduleMs] per call.
 async function time(op, fn, calls = 1) {
   moduleMs[op] = 0;
