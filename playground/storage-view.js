@@ -53,13 +53,15 @@ export function createStorageView({ getLua, onCall }) {
 
   // ---- the tree ----
 
-  async function renderNode(lua, path, info) {
+  // `memory` (optional): Memory's own { stats, count } as refresh() read them, so the root
+  // is not read again.
+  async function renderNode(lua, path, info, memory) {
     const key = id(path);
     const isRoot = path.length === 0;
     const open = expanded.has(key);
     const name = isRoot ? 'Memory' : String(path[path.length - 1]);
     const fullName = luaPath(path);
-    const count = isRoot ? await lua.count([]) : info.records;
+    const count = isRoot ? memory?.count ?? await lua.count([]) : info.records;
     const row = h('div', { class: 'node' + (selected && id(selected) === key ? ' selected' : '') },
       h('button', {
         type: 'button', class: 'twisty', 'aria-expanded': String(open),
@@ -73,7 +75,7 @@ export function createStorageView({ getLua, onCall }) {
       info?.indexes?.length ? h('span', { class: 'badge', title: 'indices' }, info.indexes.map((i) => i.field).join(', ')) : null);
     const li = h('li', {}, row);
     if (open) {
-      const children = (await lua.stats(path)).tables;
+      const children = (isRoot && memory ? memory.stats : await lua.stats(path)).tables;
       const shown = shownChildren.get(key) ?? PAGE;
       const list = h('ul');
       for (const child of children.slice(0, shown)) list.append(await renderNode(lua, child.path, child));
@@ -89,12 +91,12 @@ export function createStorageView({ getLua, onCall }) {
     return li;
   }
 
-  async function refreshTree() {
+  async function refreshTree(memory) {
     const lua = getLua();
     if (!lua) return;
     const mine = ++generation;
     try {
-      const root = h('ul', { class: 'tree-root' }, await renderNode(lua, [], null));
+      const root = h('ul', { class: 'tree-root' }, await renderNode(lua, [], null, memory));
       if (mine === generation) tree.replaceChildren(root);
     } catch (e) {
       if (mine === generation) tree.replaceChildren(h('p', { class: 'error' }, errorText(e)));
@@ -234,7 +236,7 @@ export function createStorageView({ getLua, onCall }) {
 
   // ---- stored functions ----
 
-  async function findFunctions(lua) {
+  async function findFunctions(lua, memoryStats) {
     const found = [], skipped = [];
     const typedKeys = new Map(); // a table's real keys (numbers stay numbers), when needed
     const realKey = async (path, k) => {
@@ -252,7 +254,7 @@ export function createStorageView({ getLua, onCall }) {
         for (const [k, v] of Object.entries(value)) await walk(v, [...path, await realKey(path, k)]);
       }
     };
-    const sizes = new Map((await lua.stats([])).tables.map((t) => [id(t.path), t.rawBytes]));
+    const sizes = new Map((memoryStats ?? await lua.stats([])).tables.map((t) => [id(t.path), t.rawBytes]));
     for (const key of await lua.keys([])) {
       if ((sizes.get(id([key])) ?? 0) > SCAN_LIMIT) {
         skipped.push([key]);
@@ -263,11 +265,11 @@ export function createStorageView({ getLua, onCall }) {
     return { found, skipped };
   }
 
-  async function refreshFunctions() {
+  async function refreshFunctions(memoryStats) {
     const lua = getLua();
     if (!lua) return;
     try {
-      const { found, skipped } = await findFunctions(lua);
+      const { found, skipped } = await findFunctions(lua, memoryStats);
       const items = found.map((path) => {
         const call = `print(${luaPath(path)}())`;
         return h('li', {},
@@ -286,11 +288,10 @@ export function createStorageView({ getLua, onCall }) {
 
   // ---- statistics ----
 
-  async function refreshStats() {
-    const lua = getLua();
-    if (!lua) return;
+  // Shows `memory` ({ stats, count } of Memory, read by refresh()).
+  async function refreshStats(memory) {
     try {
-      const [s, ownKeys] = [await lua.stats(), await lua.count([])];
+      const { stats: s, count: ownKeys } = await memory;
       const bytes = (n) => `${n.toLocaleString('en')} B` + (n >= 1024 ? ` (${formatBytes(n)})` : '');
       const rows = [
         ['memory-keys', 'Keys in Memory itself', ownKeys.toLocaleString('en')],
@@ -317,8 +318,14 @@ export function createStorageView({ getLua, onCall }) {
   return {
     /** Reads everything again (after a run, a reset, a new instance). */
     async refresh() {
-      await refreshStats(); // first: reading a stored function runs Lua, which resets lastInstructions
-      await Promise.all([refreshTree(), refreshTable(), refreshFunctions()]);
+      const lua = getLua();
+      if (!lua) return refreshTable(); // (which hides the table view)
+      // Memory's statistics and key count, read once for the three panels, and first:
+      // reading a stored function runs Lua, which resets lastInstructions.
+      const reading = (async () => ({ stats: await lua.stats(), count: await lua.count([]) }))();
+      await refreshStats(reading);
+      const memory = await reading.catch(() => undefined); // (refreshStats showed the error)
+      await Promise.all([refreshTree(memory), refreshTable(), refreshFunctions(memory?.stats)]);
     },
     /** Forgets the selection (after a reset). */
     forget() {
