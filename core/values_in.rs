@@ -11,6 +11,7 @@
 use crate::lua::*;
 use crate::protocol::{bad_argument, split_named};
 use crate::runtime::{Instance, Status};
+use crate::store::wire::Reader;
 use crate::wire::{TAG_ARRAY, TAG_FALSE, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_NIL, TAG_STRING, TAG_TRUE};
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
@@ -23,23 +24,16 @@ pub const MAX_ARGS: u32 = 4096;
 /// Deepest nesting of tables in a value (as the wire format allows).
 const MAX_DEPTH: usize = 200;
 
-/// A walk over wire values: checks them, and pushes them too when `l` is not null.
+/// A walk over wire values (read with the store's wire `Reader`): checks them, and pushes
+/// them too when `l` is not null.
 struct Walk<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    r: Reader<'a>,
     l: *mut lua_State,
 }
 
 impl Walk<'_> {
-    /// The next `n` bytes.
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let b = self.bytes.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(b)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    fn new(bytes: &[u8], l: *mut lua_State) -> Walk<'_> {
+        Walk { r: Reader::new(bytes), l }
     }
 
     /// One value at `depth` tables deep; a `key` may not be nil, NaN or a table.
@@ -47,7 +41,7 @@ impl Walk<'_> {
     /// # Safety
     /// `l` is null, or a state in a protected call whose stack has room for one value.
     unsafe fn value(&mut self, depth: usize, key: bool) -> Option<()> {
-        let tag = self.take(1)?[0];
+        let tag = self.r.u8().ok()?;
         let l = self.l;
         let push = !l.is_null();
         match tag {
@@ -59,7 +53,7 @@ impl Walk<'_> {
                 }
             }
             TAG_INT | TAG_FLOAT => {
-                let x = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
+                let x = self.r.u64().ok()?;
                 let f = f64::from_bits(x);
                 if key && f.is_nan() && tag == TAG_FLOAT {
                     return None;
@@ -71,16 +65,16 @@ impl Walk<'_> {
                 }
             }
             TAG_STRING => {
-                let n = self.u32()? as usize;
-                let s = self.take(n)?;
+                let n = self.r.u32().ok()? as usize;
+                let s = self.r.take(n).ok()?;
                 if push {
                     lua_pushlstring(l, s.as_ptr() as *const c_char, n);
                 }
             }
             TAG_ARRAY | TAG_MAP if !key && depth < MAX_DEPTH => {
-                let n = self.u32()?;
+                let n = self.r.u32().ok()?;
                 // Every element takes a byte at least: a count past the end is malformed.
-                if n as usize > self.bytes.len() - self.pos {
+                if n as usize > self.r.bytes.len() - self.r.pos {
                     return None;
                 }
                 let map = (tag == TAG_MAP) as c_int;
@@ -112,8 +106,8 @@ impl Walk<'_> {
 /// Checks `u32 n` and n wire values at the front of `bytes` (n at most `MAX_ARGS`); the
 /// length they take.
 fn check_args(bytes: &[u8]) -> Option<usize> {
-    let mut w = Walk { bytes, pos: 0, l: core::ptr::null_mut() };
-    let n = w.u32()?;
+    let mut w = Walk::new(bytes, core::ptr::null_mut());
+    let n = w.r.u32().ok()?;
     if n > MAX_ARGS {
         return None;
     }
@@ -121,7 +115,7 @@ fn check_args(bytes: &[u8]) -> Option<usize> {
         // SAFETY: a null state: nothing is pushed.
         unsafe { w.value(0, false)? };
     }
-    Some(w.pos)
+    Some(w.r.pos)
 }
 
 /// COMPUTE's arguments and source: with `COMPUTE_ARGS` in `flags`, `rest` starts with the
@@ -143,8 +137,8 @@ pub(crate) unsafe extern "C" fn push_args(l: *mut lua_State) -> c_int {
     // this call.
     let bytes = *(lua_touserdata(l, 1) as *const &[u8]);
     lua_settop(l, 0);
-    let mut w = Walk { bytes, pos: 0, l };
-    let n = w.u32().unwrap_or(0);
+    let mut w = Walk::new(bytes, l);
+    let n = w.r.u32().unwrap_or(0);
     if lua_checkstack(l, n as c_int + 1) == 0 {
         luaL_error(l, c"not enough memory".as_ptr());
     }
